@@ -1,0 +1,66 @@
+"""Alembic environment: our engine factory, foreign keys off, batch mode, one IMMEDIATE transaction."""
+
+from __future__ import annotations
+
+from alembic import context
+from alembic.operations import MigrationScript
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from shared.config import load_settings
+from shared.db.engine import make_engine
+from shared.db.metadata import load_metadata
+
+config = context.config
+target_metadata = load_metadata()
+
+
+def _skip_empty(context_: MigrationContext, revision: object, directives: list[MigrationScript]) -> None:
+    """Don't write an empty revision when autogenerate finds nothing."""
+    if config.cmd_opts is not None and getattr(config.cmd_opts, "autogenerate", False):
+        script = directives[0]
+        if script.upgrade_ops is not None and script.upgrade_ops.is_empty():
+            directives[:] = []
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=load_settings().database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    settings = load_settings()
+    # Batch mode copies and renames tables; with foreign keys enforced that can cascade-delete
+    # child rows. They stay off here and foreign_key_check runs before the commit instead.
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms, foreign_keys=False)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=True,
+                compare_type=True,
+                process_revision_directives=_skip_empty,
+                transaction_per_migration=False,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if connection.dialect.name == "sqlite":
+                    problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+                    if problems:
+                        raise RuntimeError(f"foreign key violations after migration: {problems}")
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,40 @@
+"""The one time source, and the one timestamp format stored in the database.
+
+Timestamps are UTC TEXT in SQLite's own format (`YYYY-MM-DD HH:MM:SS.SSS`) so that the seed's
+`scheduled_at <= datetime('now')` comparisons are right on our rows. Code takes a `Clock`
+argument where tests need to move time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_db(moment: datetime) -> str:
+    """Format an aware datetime as SQLite-style UTC text with milliseconds."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def from_db(text: str) -> datetime:
+    """Parse SQLite-style UTC text (with or without fractional seconds)."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def to_api(moment: datetime | None) -> str | None:
+    """ISO 8601 with Z for JSON responses; the database format stays internal."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def later(clock: Clock, seconds: float) -> datetime:
+    return clock() + timedelta(seconds=seconds)

@@ -1,0 +1,109 @@
+"""Settings, read from the environment in one place and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+
+class ConfigError(ValueError):
+    """A setting has a value the program cannot run with."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of the API and the worker. Field names are the lower-cased environment variables."""
+
+    database_url: str = "sqlite:///shop.db"
+    # Where invoices and other files go; empty means "beside the SQLite file" (or ./data for PostgreSQL).
+    data_dir: str = ""
+    admin_token: str = ""
+    host: str = "0.0.0.0"  # noqa: S104 - the API listens on every interface inside its container
+    port: int = 8000
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    busy_timeout_ms: int = 5000
+    max_body_bytes: int = 64 * 1024
+
+    worker_concurrency: int = 10
+    poll_interval: float = 1.0
+    wake_interval: float = 0.02
+    claim_batch: int = 10
+    lease_seconds: float = 60.0
+    heartbeat_seconds: float = 5.0
+    shutdown_grace_seconds: float = 25.0
+    job_timeout_seconds: float = 120.0
+    job_timeouts: str = ""  # per-type overrides: "generate_invoice=60,send_email=15"
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 3600.0
+    worker_id: str = ""  # empty: hostname, pid and a random part
+
+    simulated_latency_scale: float = 1.0
+    simulated_failure_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
+            raise ConfigError("DATABASE_URL: an in-memory SQLite database cannot be shared by processes")
+        for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
+        for name in ("poll_interval", "wake_interval", "lease_seconds", "heartbeat_seconds",
+                     "job_timeout_seconds", "retry_base_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be positive")
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ConfigError("HEARTBEAT_SECONDS must be shorter than LEASE_SECONDS")
+        if self.simulated_latency_scale < 0:
+            raise ConfigError("SIMULATED_LATENCY_SCALE must not be negative")
+        rate = self.simulated_failure_rate
+        if rate is not None and not 0 <= rate <= 1:
+            raise ConfigError("SIMULATED_FAILURE_RATE must be between 0 and 1")
+        self.timeout_overrides()  # fail at start-up, not at the first job
+
+    def timeout_overrides(self) -> dict[str, float]:
+        """Parse JOB_TIMEOUTS (`type=seconds,...`) into a mapping."""
+        result: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in self.job_timeouts.split(","))):
+            name, sep, value = part.partition("=")
+            try:
+                seconds = float(value)
+            except ValueError:
+                seconds = -1
+            if not sep or not name.strip() or seconds <= 0:
+                raise ConfigError(f"JOB_TIMEOUTS: expected type=seconds, got {part!r}")
+            result[name.strip()] = seconds
+        return result
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_data_dir(self) -> Path:
+        """The directory for generated files: DATA_DIR, else the SQLite file's directory."""
+        if self.data_dir:
+            return Path(self.data_dir)
+        if self.is_sqlite:
+            path = self.database_url.split(":///", 1)[1]
+            return Path(path).resolve().parent if path else Path.cwd()
+        return Path.cwd() / "data"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables (upper-case field names); empty values mean default."""
+    env = os.environ if environ is None else environ
+    raw = {
+        field: env[field.upper()]
+        for field in Settings.__struct_fields__
+        if env.get(field.upper(), "").strip() != ""
+    }
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec says "at `$.port`"; users set PORT, so name the variable.
+        message = str(exc)
+        for field in Settings.__struct_fields__:
+            message = message.replace(f"`$.{field}`", field.upper())
+        raise ConfigError(message) from exc

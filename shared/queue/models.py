@@ -1,0 +1,53 @@
+"""The queue's tables. `jobs` keeps the seed's columns; later revisions add what a real queue needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, Integer, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.base import Base, UtcText
+
+SQLITE_NOW = text("(datetime('now'))")
+JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+UNFINISHED = "status IN ('pending', 'processing')"
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {JOB_STATUSES!r}", name="status_known"),
+        Index("idx_jobs_status_scheduled", "status", "scheduled_at"),
+        Index("idx_jobs_type", "type"),
+        Index("idx_jobs_seq", "seq", unique=True),
+        Index("idx_jobs_correlation", "correlation_id"),
+        # Unique enqueue: at most one unfinished job per idempotency key.
+        Index(
+            "idx_jobs_idempotency_unfinished",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text(UNFINISHED),
+            postgresql_where=text(UNFINISHED),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text, server_default=text("'{}'"))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("5"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime] = mapped_column(UtcText, server_default=SQLITE_NOW)
+    created_at: Mapped[datetime] = mapped_column(UtcText, server_default=SQLITE_NOW)
+    updated_at: Mapped[datetime] = mapped_column(UtcText, server_default=SQLITE_NOW)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcText)
+    locked_by: Mapped[str | None] = mapped_column(Text)
+    locked_at: Mapped[datetime | None] = mapped_column(UtcText)
+    # Added by revision 0002: enqueue order (the TEXT ids carry none), unique enqueue, and a
+    # correlation id (the order id for shop jobs) so an order's pipeline is one indexed lookup.
+    seq: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    correlation_id: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""The shop: products, orders and the use cases the API and the job handlers share."""
