@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 
 def load_metadata() -> MetaData:
     import shared.queue.models
+    import shared.services.models
     import shared.shop.models  # noqa: F401
 
     from shared.db.base import Base

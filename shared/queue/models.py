@@ -51,3 +51,51 @@ class Job(Base):
     seq: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     correlation_id: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetterJob(Base):
+    """A job that spent its attempts or can never run (the course's table)."""
+
+    __tablename__ = "dead_letter_jobs"
+    __table_args__ = (
+        Index("idx_dead_letter_reviewed", "reviewed", "failed_at"),
+        Index("idx_dead_letter_original", "original_job_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    original_job_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UtcText, server_default=SQLITE_NOW)
+    reviewed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedJob(Base):
+    """What a handler did, keyed by the step's stable key (the course's table, extended)."""
+
+    __tablename__ = "processed_jobs"
+
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcText, server_default=SQLITE_NOW)
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    type: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkerRecord(Base):
+    """A worker process's identity and liveness, refreshed by its heartbeat."""
+
+    __tablename__ = "workers"
+    __table_args__ = (CheckConstraint("status IN ('running', 'stopping', 'stopped')", name="status_known"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    hostname: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    running: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    started_at: Mapped[datetime] = mapped_column(UtcText)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcText)

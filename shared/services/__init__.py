@@ -1,0 +1,1 @@
+"""Simulated external services (email, PDF, warehouse, payment) that deduplicate by idempotency key."""

@@ -1,0 +1,43 @@
+"""Record a provider delivery; a repeated key is counted, never delivered again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.services.models import ProviderDelivery
+
+
+def record_delivery(
+    session: Session,
+    *,
+    provider: str,
+    key: str,
+    payload: Any,
+    now: datetime,
+    job_id: str | None = None,
+) -> bool:
+    """Insert the delivery, or bump `repeat_calls` if the key was seen. True if it was new."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(ProviderDelivery)
+        .values(
+            provider=provider,
+            idempotency_key=key,
+            job_id=job_id,
+            payload=msgspec.json.encode(payload).decode(),
+            delivered_at=now,
+            repeat_calls=0,
+        )
+        .on_conflict_do_update(
+            index_elements=[ProviderDelivery.provider, ProviderDelivery.idempotency_key],
+            set_={"repeat_calls": ProviderDelivery.repeat_calls + 1},
+        )
+        .returning(ProviderDelivery.repeat_calls)
+    )
+    return session.execute(statement).scalar_one() == 0

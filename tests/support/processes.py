@@ -1,0 +1,121 @@
+"""Start the real programs (alembic, uvicorn via `python -m api`, `python -m worker`) for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def base_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for a child process: only what the test sets, plus PATH and HOME."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+    env.update(
+        DATABASE_URL=f"sqlite:///{db_path}",
+        DATA_DIR=str(db_path.parent / "data"),
+        PYTHONUNBUFFERED="1",
+        SIMULATED_LATENCY_SCALE="0",
+        LOG_FORMAT="json",
+    )
+    env.update(extra)
+    return env
+
+
+def run_alembic(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=base_env(db_path),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Service:
+    """A child process whose output goes to a log file (read it with `log()`)."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    base_url: str = ""
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+
+def spawn(args: list[str], env: Mapping[str, str], log_path: Path) -> Service:
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(args, cwd=ROOT, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT)
+    log_file.close()
+    return Service(process, log_path)
+
+
+def wait_http_ok(url: str, service: Service, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"process exited with {service.process.returncode}:\n{service.log()}")
+        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout}s:\n{service.log()}")
+
+
+@contextlib.contextmanager
+def running_api(db_path: Path, log_dir: Path, **env: str) -> Iterator[Service]:
+    """`python -m api` (uvicorn) on a free loopback port; stopped with SIGTERM afterwards."""
+    port = free_port()
+    service = spawn(
+        [sys.executable, "-m", "api"],
+        base_env(db_path, HOST="127.0.0.1", PORT=str(port), **env),
+        log_dir / f"api-{port}.log",
+    )
+    service.base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http_ok(service.base_url + "/health", service)
+        yield service
+    finally:
+        service.stop()
+
+
+def start_worker(db_path: Path, log_dir: Path, name: str, **env: str) -> Service:
+    """`python -m worker` as a subprocess; the caller stops or kills it."""
+    return spawn([sys.executable, "-m", "worker"], base_env(db_path, **env), log_dir / f"worker-{name}.log")
