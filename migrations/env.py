@@ -40,8 +40,8 @@ def run_migrations_online() -> None:
     # child rows. They stay off here and foreign_key_check runs before the commit instead.
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms, foreign_keys=False)
     try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        with engine.connect() as raw_connection:
+            connection = raw_connection.execution_options(sqlite_begin="IMMEDIATE")
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,

@@ -50,8 +50,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
-        for name in ("poll_interval", "wake_interval", "lease_seconds", "heartbeat_seconds",
-                     "job_timeout_seconds", "retry_base_seconds"):
+        for name in (
+            "poll_interval",
+            "wake_interval",
+            "lease_seconds",
+            "heartbeat_seconds",
+            "job_timeout_seconds",
+            "retry_base_seconds",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.upper()} must be positive")
         if self.heartbeat_seconds >= self.lease_seconds:
@@ -95,9 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from environment variables (upper-case field names); empty values mean default."""
     env = os.environ if environ is None else environ
     raw = {
-        field: env[field.upper()]
-        for field in Settings.__struct_fields__
-        if env.get(field.upper(), "").strip() != ""
+        field: env[field.upper()] for field in Settings.__struct_fields__ if env.get(field.upper(), "").strip() != ""
     }
     try:
         return msgspec.convert(raw, Settings, strict=False)

@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.Column("price", sa.REAL(), nullable=False),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_order_items_quantity_positive")),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_order_items_order_id_orders")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_order_items_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_order_items_product_id_products")),
         sa.PrimaryKeyConstraint("order_id", "product_id", name=op.f("pk_order_items")),
     )
     op.create_table(

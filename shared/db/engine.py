@@ -10,6 +10,7 @@ writers under WAL.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,7 +41,7 @@ def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, foreign_keys:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # the driver must not BEGIN on its own; _on_begin does
-        if hasattr(sqlite3, "LEGACY_TRANSACTION_CONTROL"):  # Python 3.12+: keep that meaning
+        if sys.version_info >= (3, 12):  # keep isolation_level=None meaning "no implicit BEGIN"
             dbapi_conn.autocommit = sqlite3.LEGACY_TRANSACTION_CONTROL
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -67,9 +68,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
-        )
+        self._write = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000) -> Database:

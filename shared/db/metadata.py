@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import shared.queue.models
+import shared.services.models
+import shared.shop.models  # noqa: F401 - imported for their table definitions
+from shared.db.base import Base
+
 
 def load_metadata() -> MetaData:
-    import shared.queue.models
-    import shared.services.models
-    import shared.shop.models  # noqa: F401
-
-    from shared.db.base import Base
-
     return Base.metadata

@@ -20,12 +20,12 @@ class EnqueueError(ValueError):
         self.details = details or []
 
 
-class UnknownJobType(EnqueueError):
+class UnknownJobTypeError(EnqueueError):
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown job type {name!r}", [FieldError("type", f"unknown job type {name!r}")])
         self.name = name
 
 
-class InvalidPayload(EnqueueError):
+class InvalidPayloadError(EnqueueError):
     def __init__(self, name: str, problem: str, field: str) -> None:
         super().__init__(f"invalid payload for {name}: {problem}", [FieldError(field, problem)])

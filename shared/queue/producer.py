@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.clock import Clock, utcnow
+from shared.db.sql import upsert
 from shared.queue.errors import EnqueueError, FieldError
 from shared.queue.models import Job
 from shared.queue.registry import JobRegistry
@@ -77,11 +76,10 @@ def enqueue(
         "correlation_id": job_type.correlate(body) if job_type.correlate else None,
     }
     if idempotency_key is None:
-        session.execute(Job.__table__.insert().values(values))
+        session.execute(insert(Job).values(values))
         return job_id
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(Job)
+        upsert(session, Job)
         .values(values)
         .on_conflict_do_nothing(index_elements=[Job.idempotency_key], index_where=_UNFINISHED)
         .returning(Job.id)
@@ -89,8 +87,5 @@ def enqueue(
     inserted = session.execute(statement).scalar_one_or_none()
     if inserted is not None:
         return inserted
-    existing = session.execute(
-        select(Job.id).where(Job.idempotency_key == idempotency_key, _UNFINISHED)
-    ).scalar_one()
+    existing = session.execute(select(Job.id).where(Job.idempotency_key == idempotency_key, _UNFINISHED)).scalar_one()
     return existing
-

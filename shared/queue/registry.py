@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from shared.queue.errors import InvalidPayload, UnknownJobType
+from shared.queue.errors import InvalidPayloadError, UnknownJobTypeError
 
 _AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 
@@ -27,7 +27,7 @@ class JobType:
     correlate: Callable[[Any], str | None] | None = None
 
     def validate(self, payload: Mapping[str, Any] | msgspec.Struct | str | bytes) -> msgspec.Struct:
-        """Return the payload as its schema type, or raise InvalidPayload."""
+        """Return the payload as its schema type, or raise InvalidPayloadError."""
         try:
             if isinstance(payload, str | bytes):
                 return msgspec.json.decode(payload, type=self.payload_type)
@@ -36,9 +36,9 @@ class JobType:
             return msgspec.convert(payload, self.payload_type)
         except msgspec.ValidationError as exc:
             problem, field = split_validation_error(str(exc))
-            raise InvalidPayload(self.name, problem, f"payload.{field}" if field else "payload") from exc
+            raise InvalidPayloadError(self.name, problem, f"payload.{field}" if field else "payload") from exc
         except msgspec.DecodeError as exc:
-            raise InvalidPayload(self.name, f"malformed JSON: {exc}", "payload") from exc
+            raise InvalidPayloadError(self.name, f"malformed JSON: {exc}", "payload") from exc
 
     def encode(self, payload: msgspec.Struct) -> str:
         return msgspec.json.encode(payload).decode()
@@ -68,7 +68,7 @@ class JobRegistry:
         try:
             return self._types[name]
         except KeyError:
-            raise UnknownJobType(name) from None
+            raise UnknownJobTypeError(name) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._types

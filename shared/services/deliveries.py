@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared.db.sql import upsert
 from shared.services.models import ProviderDelivery
 
 
@@ -23,9 +22,8 @@ def record_delivery(
     job_id: str | None = None,
 ) -> bool:
     """Insert the delivery, or bump `repeat_calls` if the key was seen. True if it was new."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(ProviderDelivery)
+        upsert(session, ProviderDelivery)
         .values(
             provider=provider,
             idempotency_key=key,

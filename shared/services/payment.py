@@ -9,7 +9,7 @@ from shared.services.simulation import PAYMENT, Simulator
 DECLINED_TOKEN = "tok_declined"  # noqa: S105 - a test card token, not a secret
 
 
-class PaymentDeclined(Exception):
+class CardDeclinedError(Exception):
     """The card was refused; the order must not be saved."""
 
 
@@ -21,4 +21,4 @@ def authorize(simulator: Simulator, token: str | None, amount: float) -> None:
     """
     time.sleep(simulator.delay(PAYMENT))
     if token == DECLINED_TOKEN:
-        raise PaymentDeclined(f"card declined for {amount:.2f}")
+        raise CardDeclinedError(f"card declined for {amount:.2f}")

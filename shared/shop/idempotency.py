@@ -32,15 +32,11 @@ def find_response(session: Session, claim: IdempotencyClaim) -> StoredResponse |
     if record is None:
         return None
     if record.request_hash != claim.request_hash:
-        raise IdempotencyConflictError(
-            "this Idempotency-Key was already used with a different request body"
-        )
+        raise IdempotencyConflictError("this Idempotency-Key was already used with a different request body")
     return StoredResponse(record.status_code, record.response_body.encode())
 
 
-def store_response(
-    session: Session, claim: IdempotencyClaim, status_code: int, body: bytes, now: datetime
-) -> None:
+def store_response(session: Session, claim: IdempotencyClaim, status_code: int, body: bytes, now: datetime) -> None:
     session.add(
         IdempotentRequest(
             key=claim.key,

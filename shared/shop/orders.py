@@ -69,8 +69,7 @@ def _check_lines(lines: list[OrderLine]) -> None:
 def _quote(session: Session, lines: list[OrderLine]) -> Decimal:
     """Fail fast on unknown products or short stock; return the expected total."""
     products = {
-        p.id: p
-        for p in session.scalars(select(Product).where(Product.id.in_([line.product_id for line in lines])))
+        p.id: p for p in session.scalars(select(Product).where(Product.id.in_([line.product_id for line in lines])))
     }
     missing = [
         FieldError(f"items[{i}].productId", f"product {line.product_id!r} not found")
@@ -80,8 +79,11 @@ def _quote(session: Session, lines: list[OrderLine]) -> Decimal:
     if missing:
         raise NotFoundError("unknown product", missing)
     _raise_if_short(
-        [(i, line, products[line.product_id].stock) for i, line in enumerate(lines)
-         if products[line.product_id].stock < line.quantity]
+        [
+            (i, line, products[line.product_id].stock)
+            for i, line in enumerate(lines)
+            if products[line.product_id].stock < line.quantity
+        ]
     )
     return _total((Decimal(str(products[line.product_id].price)), line.quantity) for line in lines)
 
@@ -90,8 +92,7 @@ def _raise_if_short(short: list[tuple[int, OrderLine, int]]) -> None:
     if short:
         raise InsufficientStockError(
             "not enough stock",
-            [FieldError(f"items[{i}].quantity", f"only {stock} left of {line.product_id}")
-             for i, line, stock in short],
+            [FieldError(f"items[{i}].quantity", f"only {stock} left of {line.product_id}") for i, line, stock in short],
         )
 
 
@@ -117,7 +118,7 @@ def place_order(
 
     try:
         payment.authorize(simulator, command.payment_token, float(expected_total))
-    except payment.PaymentDeclined as exc:
+    except payment.CardDeclinedError as exc:
         raise PaymentDeclinedError(str(exc)) from exc
 
     order_id = str(uuid.uuid4())
@@ -132,8 +133,9 @@ def place_order(
         session.add(order)
         session.flush()
         items = [
-            OrderItem(order_id=order_id, product_id=line.product_id, quantity=line.quantity,
-                      price=prices[line.product_id])
+            OrderItem(
+                order_id=order_id, product_id=line.product_id, quantity=line.quantity, price=prices[line.product_id]
+            )
             for line in command.lines
         ]
         session.add_all(items)
@@ -145,10 +147,21 @@ def place_order(
             now=now,
         )
         ref = {"orderId": order_id}
-        enqueue(session, SEND_ORDER_CONFIRMATION.name, ref, clock=clock,
-                idempotency_key=f"send_order_confirmation:{order_id}")
-        enqueue(session, SEND_FOLLOWUP_EMAIL.name, ref, delay=FOLLOWUP_DELAY, clock=clock,
-                idempotency_key=f"send_followup_email:{order_id}")
+        enqueue(
+            session,
+            SEND_ORDER_CONFIRMATION.name,
+            ref,
+            clock=clock,
+            idempotency_key=f"send_order_confirmation:{order_id}",
+        )
+        enqueue(
+            session,
+            SEND_FOLLOWUP_EMAIL.name,
+            ref,
+            delay=FOLLOWUP_DELAY,
+            clock=clock,
+            idempotency_key=f"send_followup_email:{order_id}",
+        )
         session.flush()
         view = order_view(order, items, _pipeline(session, order_id), None)
         if idempotency is not None:

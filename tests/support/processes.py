@@ -91,10 +91,12 @@ def wait_http_ok(url: str, service: Service, timeout: float = 30) -> None:
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
             raise RuntimeError(f"process exited with {service.process.returncode}:\n{service.log()}")
-        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 - loopback only
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s:\n{service.log()}")
 

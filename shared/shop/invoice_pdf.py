@@ -1,0 +1,61 @@
+"""Render an order's invoice as a real PDF (fpdf2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fpdf import FPDF
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    product_id: str
+    name: str
+    quantity: int
+    unit_price: float
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    order_id: str
+    user_id: str
+    created_at: str
+    lines: list[InvoiceLine]
+    total: float
+
+
+def _latin1(text: str) -> str:
+    # The core PDF fonts cover Latin-1 only; anything else is shown as "?" rather than failing.
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def render_invoice(invoice: InvoiceData) -> bytes:
+    pdf = FPDF()
+    pdf.set_title(f"Invoice {invoice.order_id}")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 12, "Invoice", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    for label, value in (("Order", invoice.order_id), ("Customer", invoice.user_id), ("Date", invoice.created_at)):
+        pdf.cell(0, 6, _latin1(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    widths = (80, 25, 35, 40)
+    pdf.set_font("Helvetica", "B", 10)
+    for width, heading in zip(widths, ("Item", "Qty", "Unit price", "Amount"), strict=True):
+        pdf.cell(width, 8, heading, border=1)
+    pdf.ln()
+    pdf.set_font("Helvetica", size=10)
+    for line in invoice.lines:
+        cells = (
+            _latin1(line.name),
+            str(line.quantity),
+            f"{line.unit_price:.2f}",
+            f"{line.unit_price * line.quantity:.2f}",
+        )
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 8, text, border=1)
+        pdf.ln()
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(sum(widths[:3]), 9, "Total", border=1)
+    pdf.cell(widths[3], 9, f"{invoice.total:.2f}", border=1)
+    return bytes(pdf.output())

@@ -1,0 +1,1 @@
+"""The worker process: claims jobs from the queue and runs their handlers."""
