@@ -1,0 +1,47 @@
+# One image for the API, the worker and the migrations (compose picks the command).
+# Builds with plain `docker build` and with `docker compose build`: no syntax directive, no cache
+# mounts, nothing pulled but the base image.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- requirements: the dependency list of pyproject.toml, and nothing else from it ---------------
+FROM ${PYTHON_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(*deps, sep=chr(10))" \
+        > /src/requirements.txt
+
+# --- build: a venv with the runtime dependencies --------------------------------------------------
+# The install layer is keyed on requirements.txt's content, so it is reused after any change that
+# leaves [project].dependencies alone (code, tests, even tool settings in pyproject.toml).
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY --from=requirements /src/requirements.txt /opt/requirements.txt
+# pip and setuptools are only needed to build the venv; the runtime image does without them.
+RUN /opt/venv/bin/pip install --no-cache-dir -r /opt/requirements.txt \
+ && /opt/venv/bin/pip uninstall --yes pip setuptools
+
+# --- runtime --------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
+ && mkdir -p /data \
+ && chown app:app /data
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY alembic.ini pyproject.toml ./
+COPY migrations ./migrations
+COPY shared ./shared
+COPY api ./api
+COPY worker ./worker
+# PYTHONPATH: `python -m api|worker` and alembic's env.py import the code from /app, whatever the cwd.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DATABASE_URL=sqlite:////data/shop.db \
+    DATA_DIR=/data
+USER app
+EXPOSE 8000
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "api"]
