@@ -1,0 +1,79 @@
+"""The SQLite discipline on live connections: pragmas, BEGIN IMMEDIATE for writes, deferred reads."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from sqlalchemy import text
+
+from shared.db import Database
+
+
+def test_every_connection_gets_the_pragmas(db: Database) -> None:
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert session.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
+        assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert session.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+
+
+def test_pragmas_hold_on_pooled_connections_from_other_threads(db: Database) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def probe() -> None:
+        with db.write() as session:
+            seen.append(
+                (
+                    session.execute(text("PRAGMA foreign_keys")).scalar_one(),
+                    session.execute(text("PRAGMA busy_timeout")).scalar_one(),
+                )
+            )
+
+    threads = [threading.Thread(target=probe) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [(1, 5000)] * 5
+
+
+def test_write_units_hold_the_write_lock_from_their_first_statement(db: Database, db_path: Path) -> None:
+    """BEGIN IMMEDIATE: another writer is refused while a write unit is open, even before it wrote."""
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    with db.write() as session:
+        session.execute(text("SELECT 1")).scalar_one()  # a read only, yet the lock is held
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            acquired = True
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            acquired = False
+            assert "locked" in str(exc)
+    assert acquired is False
+    other.execute("BEGIN IMMEDIATE")  # free again after the unit committed
+    other.execute("ROLLBACK")
+    other.close()
+
+
+def test_reads_are_deferred_and_do_not_block_writers(db: Database, db_path: Path) -> None:
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    with db.read() as session:
+        session.execute(text("SELECT COUNT(*) FROM products")).scalar_one()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE products SET stock = stock + 1 WHERE id = 'prod-1'")
+        other.execute("COMMIT")
+    other.close()
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    try:
+        with db.write() as session:
+            session.execute(
+                text("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ('none', 'prod-1', 1, 1)")
+            )
+        raised = False
+    except Exception as exc:
+        raised = "FOREIGN KEY constraint failed" in str(exc)
+    assert raised
