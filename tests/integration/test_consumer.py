@@ -109,7 +109,8 @@ def test_heartbeat_keeps_a_running_job_from_rescue(db: Database) -> None:
         consumer.claim(session, "w", 1, at(0))
         assert consumer.refresh_locks(session, "w", [job_id], at(50)) == 1
         rescue = consumer.rescue_expired(session, cutoff=at(40), now=at(100))
-    assert rescue.requeued == [] and rescue.dead == []
+    assert rescue.requeued == []
+    assert rescue.dead == []
     assert job(db, job_id).status == "processing"
 
 
@@ -120,7 +121,8 @@ def test_rescue_of_a_last_attempt_goes_to_the_dead_letter_queue(db: Database) ->
         rescue = consumer.rescue_expired(session, cutoff=at(61), now=at(61))
     assert rescue.dead == [job_id]
     row = job(db, job_id)
-    assert row.status == "failed" and "lease expired" in (row.last_error or "")
+    assert row.status == "failed"
+    assert "lease expired" in (row.last_error or "")
     with db.read() as session:
         dead = session.execute(select(DeadLetterJob)).scalar_one()
     assert (dead.original_job_id, dead.type, dead.attempts, dead.reviewed) == (job_id, "generate_invoice", 1, 0)

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from shared.db import Database
@@ -44,14 +45,8 @@ def test_write_units_hold_the_write_lock_from_their_first_statement(db: Database
     other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
     with db.write() as session:
         session.execute(text("SELECT 1")).scalar_one()  # a read only, yet the lock is held
-        try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
-            acquired = True
-            other.execute("ROLLBACK")
-        except sqlite3.OperationalError as exc:
-            acquired = False
-            assert "locked" in str(exc)
-    assert acquired is False
     other.execute("BEGIN IMMEDIATE")  # free again after the unit committed
     other.execute("ROLLBACK")
     other.close()

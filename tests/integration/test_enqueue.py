@@ -65,9 +65,13 @@ def test_delay_and_scheduled_at(db: Database) -> None:
 def test_bad_jobs_are_refused_and_write_nothing(
     db: Database, job_type: str, payload: dict[str, object], error: type[Exception], field: str
 ) -> None:
-    with pytest.raises(error) as raised, db.write() as session:
-        enqueue(session, "send_email", {"to": "ok@x.test", "subject": "kept?"}, clock=clock)
-        enqueue(session, job_type, payload, clock=clock)
+    def unit_of_work() -> None:
+        with db.write() as session:
+            enqueue(session, "send_email", {"to": "ok@x.test", "subject": "kept?"}, clock=clock)
+            enqueue(session, job_type, payload, clock=clock)
+
+    with pytest.raises(error) as raised:
+        unit_of_work()
     assert isinstance(raised.value, EnqueueError)
     assert raised.value.details[0].field == field
     assert count_jobs(db) == 0  # the whole unit rolled back, the valid job too
@@ -77,7 +81,7 @@ def test_bad_options_are_refused(db: Database) -> None:
     with db.write() as session:
         for options in ({"max_attempts": 0}, {"delay": -1}, {"idempotency_key": " "}):
             with pytest.raises(EnqueueError):
-                enqueue(session, "generate_invoice", {"orderId": "o"}, clock=clock, **options)  # type: ignore[arg-type]
+                enqueue(session, "generate_invoice", {"orderId": "o"}, clock=clock, **options)
         with pytest.raises(EnqueueError):
             enqueue(session, "generate_invoice", {"orderId": "o"}, delay=1, scheduled_at=NOW)
     assert count_jobs(db) == 0

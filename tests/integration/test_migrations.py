@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.processes import run_alembic
 
-SEED_COLUMNS = {
+SEED_COLUMNS: dict[str, list[tuple[str, str, int, str | None, int]]] = {
     "products": [
         ("id", "TEXT", 1, None, 1),
         ("name", "TEXT", 1, None, 0),
@@ -68,7 +68,7 @@ def test_upgrade_on_an_empty_file_creates_the_seed_schema(empty_db: Path) -> Non
     with sqlite3.connect(empty_db) as conn:
         for table, expected in SEED_COLUMNS.items():
             assert columns(conn, table)[: len(expected)] == expected, table
-        sql = {name: text for name, text in conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")}
+        sql = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
         assert "CHECK (price > 0)" in sql["products"]
         assert "CHECK (quantity > 0)" in sql["order_items"]
         assert "FOREIGN KEY(order_id) REFERENCES orders (id)" in sql["order_items"]
