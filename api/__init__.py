@@ -1,0 +1,1 @@
+"""The HTTP API: a thin Litestar layer over the shop services in `shared`."""

@@ -1,0 +1,31 @@
+"""Providers for handler parameters. They only read app state (filled at start-up) and do no I/O."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from shared.config import Settings
+from shared.db import Database
+from shared.services.simulation import Simulator
+
+
+def provide_settings(state: State) -> Settings:
+    return cast("Settings", state.settings)
+
+
+def provide_db(state: State) -> Database:
+    return cast("Database", state.db)
+
+
+def provide_simulator(state: State) -> Simulator:
+    return cast("Simulator", state.simulator)
+
+
+DEPENDENCIES = {
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "db": Provide(provide_db, sync_to_thread=False),
+    "simulator": Provide(provide_simulator, sync_to_thread=False),
+}

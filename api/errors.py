@@ -1,0 +1,162 @@
+"""The one place where exceptions become HTTP responses, always shaped `{"error": {...}}`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from api.schemas import (
+    BODY_REQUIRED,
+    INVALID_REQUEST,
+    MALFORMED_JSON,
+    ErrorBody,
+    ErrorDetail,
+    ErrorInfo,
+    field_error,
+)
+from shared.logging import get_logger
+from shared.queue.errors import EnqueueError, FieldError
+from shared.shop.errors import (
+    DomainError,
+    IdempotencyConflictError,
+    InsufficientStockError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentDeclinedError,
+)
+
+logger = get_logger(__name__)
+
+DOMAIN_STATUS: Mapping[type[DomainError], HTTPStatus] = {
+    InvalidRequestError: HTTPStatus.BAD_REQUEST,
+    PaymentDeclinedError: HTTPStatus.PAYMENT_REQUIRED,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    InsufficientStockError: HTTPStatus.CONFLICT,
+    IdempotencyConflictError: HTTPStatus.UNPROCESSABLE_ENTITY,
+}
+
+# Codes of the HTTP contract (design.md §3) for errors Litestar raises itself.
+HTTP_CODES: Mapping[int, str] = {
+    HTTPStatus.BAD_REQUEST: "VALIDATION_ERROR",
+    HTTPStatus.UNAUTHORIZED: "UNAUTHORIZED",
+    HTTPStatus.NOT_FOUND: "NOT_FOUND",
+    HTTPStatus.METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+}
+
+INTERNAL_MESSAGE = "an unexpected error occurred; it has been logged"
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Iterable[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response[ErrorBody]:
+    body = ErrorBody(
+        error=ErrorInfo(
+            code=code,
+            message=message,
+            details=[ErrorDetail(field=d.field, message=d.message) for d in details],
+        )
+    )
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
+    status = next(
+        (DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), HTTPStatus.BAD_REQUEST
+    )
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def handle_enqueue_error(_: Request[Any, Any, Any], exc: EnqueueError) -> Response[ErrorBody]:
+    return error_response(HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR", exc.message, exc.details)
+
+
+def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's own parameter and body validation, with its details turned into field errors."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    details = [_litestar_field_error(problem) for problem in problems if isinstance(problem, dict)]
+    return error_response(HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR", INVALID_REQUEST, details)
+
+
+def _litestar_field_error(problem: Mapping[str, Any]) -> FieldError:
+    key = str(problem.get("key", ""))
+    message = str(problem.get("message", "invalid value"))
+    if problem.get("source") == "header":
+        # Litestar names the handler's parameter; the client knows the header (idempotency_key).
+        key = "-".join(part.capitalize() for part in key.split("_"))
+    if message == repr(key):  # Litestar's wording for a missing value is the KeyError text
+        message = "required"
+    if key == "data":  # the whole body
+        key = ""
+        if message == "required":
+            message = BODY_REQUIRED
+    return field_error(key, message)
+
+
+def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        return handle_internal_error(request, exc)
+    status = exc.status_code
+    if isinstance(exc.__cause__, SerializationException):  # Litestar could not parse the JSON body
+        return error_response(status, "VALIDATION_ERROR", MALFORMED_JSON, [FieldError("body", exc.detail)])
+    code = HTTP_CODES.get(status) or _status_name(status)
+    message = exc.detail if exc.detail != _phrase(status) else _default_message(request, status)
+    return error_response(status, code, message, headers=exc.headers)
+
+
+def handle_internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """Log the exception with its traceback; the client learns nothing about the internals."""
+    logger.error("unhandled exception", method=request.method, path=request.url.path, exc_info=exc)
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL", INTERNAL_MESSAGE)
+
+
+def _default_message(request: Request[Any, Any, Any], status: int) -> str:
+    if status == HTTPStatus.NOT_FOUND:
+        return f"no resource at {request.url.path}"
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        return f"{request.method} is not allowed on {request.url.path}"
+    if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        limit = request.route_handler.resolve_request_max_body_size()
+        return f"the request body is larger than the limit of {limit} bytes"
+    return _phrase(status)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+def _status_name(status: int) -> str:
+    try:
+        return HTTPStatus(status).name
+    except ValueError:
+        return "ERROR"
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: handle_domain_error,
+    EnqueueError: handle_enqueue_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_error,
+    Exception: handle_internal_error,
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting the error envelope for these statuses."""
+    return {
+        status: ResponseSpec(ErrorBody, description=_phrase(status), generate_examples=False)
+        for status in statuses
+    }
