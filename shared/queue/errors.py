@@ -28,4 +28,4 @@ class UnknownJobTypeError(EnqueueError):
 
 class InvalidPayloadError(EnqueueError):
     def __init__(self, name: str, problem: str, field: str) -> None:
-        super().__init__(f"invalid payload for {name}: {problem}", [FieldError(field, problem)])
+        super().__init__(f"invalid payload for {name}: {problem} (at {field})", [FieldError(field, problem)])

@@ -1,0 +1,34 @@
+"""Worker tests run real `python -m worker` processes; every one is stopped at the end."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import Service, start_worker
+
+WorkerFactory = Callable[..., Service]
+
+
+@pytest.fixture
+def workers(db_path: Path, tmp_path: Path) -> Iterator[WorkerFactory]:
+    started: list[Service] = []
+
+    def start(name: str, **env: str) -> Service:
+        service = start_worker(db_path, tmp_path, name, **env)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGKILL)
+            service.process.wait(timeout=10)
+
+
+def assert_no_lock_errors(services: list[Service]) -> None:
+    for service in services:
+        assert "database is locked" not in service.log(), service.log()[-3000:]
