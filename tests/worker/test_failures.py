@@ -39,9 +39,9 @@ def test_unknown_type_and_poison_payload_are_dead_lettered_without_retries(
         timeout=30,
         what="all four jobs finished",
     )
-    rows = dict(
-        (row[0], row[1:]) for row in query(db_path, "SELECT id, status, attempts, max_attempts, last_error FROM jobs")
-    )
+    rows = {
+        row[0]: row[1:] for row in query(db_path, "SELECT id, status, attempts, max_attempts, last_error FROM jobs")
+    }
     assert rows[good][:2] == ("completed", 1)
     for job_id, problem in (("unknown", "launch_rockets"), ("poison", "to"), ("garbage", "JSON")):
         status, attempts, max_attempts, error = rows[job_id]
