@@ -1,0 +1,112 @@
+"""200 orders through the real API, 3 workers, 30 % of provider calls failing: every completed step
+delivered exactly once, and a step that spent its attempts sits in the DLQ with no children."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.support.processes import running_api
+from tests.support.queue import query, scalar, set_stock, unfinished, wait_until
+from tests.worker.conftest import WorkerFactory, assert_no_lock_errors
+
+ORDERS = 200
+STEP_DELIVERIES = {
+    "send_order_confirmation": ("email", "order-confirmation:{order}"),
+    "generate_invoice": ("pdf", "invoice:{order}"),
+}
+
+
+def post_order(base_url: str, items: list[dict[str, object]], user: str) -> str:
+    body = json.dumps({"userId": user, "items": items}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        base_url + "/orders", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        assert response.status == 201
+        order_id: str = json.load(response)["id"]
+        return order_id
+
+
+def test_pipelines_under_failures_deliver_every_completed_step_exactly_once(
+    db_path: Path, tmp_path: Path, workers: WorkerFactory
+) -> None:
+    set_stock(db_path, 10_000)
+    env = {
+        "SIMULATED_FAILURE_RATE": "0.3",
+        "RETRY_BASE_SECONDS": "0.05",
+        "RETRY_MAX_SECONDS": "0.5",
+        "SIMULATED_LATENCY_SCALE": "0.01",
+    }
+    running = [workers(name, **env) for name in ("a", "b", "c")]
+    rng = random.Random(2026)
+    carts = [
+        [
+            {"productId": p, "quantity": rng.randint(1, 3)}
+            for p in rng.sample(["prod-1", "prod-2", "prod-3"], rng.randint(1, 3))
+        ]
+        for _ in range(ORDERS)
+    ]
+    with running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="0") as api, ThreadPoolExecutor(8) as pool:
+        orders = list(pool.map(lambda i: post_order(api.base_url, carts[i], f"user-{i}"), range(ORDERS)))
+        wait_until(lambda: unfinished(db_path) == 0, timeout=240, what="every pipeline to settle")
+        api_log = api.log()
+
+    for service in running:
+        service.signal(signal.SIGTERM)
+    assert [service.wait(30) for service in running] == [0, 0, 0]
+    assert_no_lock_errors(running)
+    assert "database is locked" not in api_log
+
+    deliveries = query(db_path, "SELECT provider, idempotency_key FROM provider_deliveries")
+    assert len(deliveries) == len(set(deliveries))  # the unique key held: nothing was delivered twice
+    delivered = set(deliveries)
+    jobs = query(db_path, "SELECT correlation_id, type, status FROM jobs")
+    by_order: dict[str, dict[str, str]] = {}
+    for order, job_type, status in jobs:
+        by_order.setdefault(order, {})[job_type] = status
+    dead = {
+        (row[0], row[1])
+        for row in query(
+            db_path,
+            "SELECT json_extract(payload, '$.orderId'), type FROM dead_letter_jobs",
+        )
+    }
+
+    retried = int(scalar(db_path, "SELECT COUNT(*) FROM jobs WHERE attempts > 1"))
+    assert retried > 0  # failures really happened and were retried
+    for order, cart in zip(orders, carts, strict=True):
+        steps = by_order[order]
+        assert ("payment", f"charge:{order}") in delivered
+        assert steps["send_followup_email"] == "pending"  # 24 h later
+        confirmation = steps["send_order_confirmation"]
+        if confirmation == "failed":
+            assert (order, "send_order_confirmation") in dead
+            assert "generate_invoice" not in steps  # children never started
+            assert "sync_inventory" not in steps
+            continue
+        assert confirmation == "completed"
+        assert set(steps) == {"send_order_confirmation", "send_followup_email", "generate_invoice", "sync_inventory"}
+        for job_type, (provider, key) in STEP_DELIVERIES.items():
+            if steps[job_type] == "completed":
+                assert (provider, key.format(order=order)) in delivered
+            else:
+                assert steps[job_type] == "failed"
+                assert (order, job_type) in dead
+        if steps["sync_inventory"] == "completed":
+            for item in cart:
+                assert ("inventory", f"inventory:{order}:{item['productId']}") in delivered
+        else:
+            assert (order, "sync_inventory") in dead
+    # Every delivery belongs to a step of a known order: nothing stray.
+    known = {order for order in orders}
+    assert all(key.split(":")[1] in known for _provider, key in deliveries)
+    completed_steps = scalar(
+        db_path,
+        "SELECT COUNT(*) FROM jobs WHERE status = 'completed' AND type != 'send_followup_email'",
+    )
+    assert scalar(db_path, "SELECT COUNT(*) FROM processed_jobs") == completed_steps
