@@ -103,7 +103,7 @@ def test_pipelines_under_failures_deliver_every_completed_step_exactly_once(
         else:
             assert (order, "sync_inventory") in dead
     # Every delivery belongs to a step of a known order: nothing stray.
-    known = {order for order in orders}
+    known = set(orders)
     assert all(key.split(":")[1] in known for _provider, key in deliveries)
     completed_steps = scalar(
         db_path,
