@@ -1,0 +1,73 @@
+"""Concurrent orders for the last units of stock, through the real server (`python -m api`).
+
+Fifty clients race for a product with 20 units left while the simulated payment keeps its real
+200 ms latency, so requests overlap across the read, the payment wait and the write transaction.
+Exactly the stock is sold, never more, and each refused request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+
+from tests.support.processes import running_api
+
+CLIENTS = 50
+STOCK = 20
+PRODUCT = "prod-3"
+
+
+def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path) -> None:
+    with closing(sqlite3.connect(db_path)) as conn, conn:
+        conn.execute("UPDATE products SET stock = ? WHERE id = ?", (STOCK, PRODUCT))
+    start = threading.Barrier(CLIENTS)
+
+    with running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api, httpx.Client(
+        base_url=api.base_url, timeout=60, limits=httpx.Limits(max_connections=CLIENTS)
+    ) as client:
+
+        def place(n: int) -> httpx.Response:
+            start.wait()  # release every request at once
+            return client.post(
+                "/orders", json={"userId": f"user-{n}", "items": [{"productId": PRODUCT, "quantity": 1}]}
+            )
+
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            responses = list(pool.map(place, range(CLIENTS)))
+        log = api.log()
+
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, [(r.status_code, r.text) for r in responses if r.status_code not in (201, 409)]
+    accepted = [r.json() for r in responses if r.status_code == 201]
+    assert sum(item["quantity"] for order in accepted for item in order["items"]) == STOCK
+    assert statuses[409] == CLIENTS - STOCK
+    for refused in (r for r in responses if r.status_code == 409):
+        assert refused.json()["error"]["code"] == "INSUFFICIENT_STOCK"
+    assert "database is locked" not in log
+    assert all("database is locked" not in r.text for r in responses)
+
+    accepted_ids = {order["id"] for order in accepted}
+    with closing(sqlite3.connect(db_path)) as conn:
+        stock = conn.execute("SELECT stock FROM products WHERE id = ?", (PRODUCT,)).fetchone()[0]
+        order_ids = {row[0] for row in conn.execute("SELECT id FROM orders")}
+        sold = conn.execute("SELECT SUM(quantity) FROM order_items WHERE product_id = ?", (PRODUCT,)).fetchone()[0]
+        jobs = conn.execute("SELECT correlation_id, type FROM jobs").fetchall()
+        charges = conn.execute("SELECT COUNT(*) FROM provider_deliveries WHERE provider = 'payment'").fetchone()[0]
+
+    assert stock == 0
+    assert sold == STOCK
+    assert order_ids == accepted_ids
+    assert charges == len(accepted)
+    assert len(jobs) == 2 * len(accepted)
+    jobs_by_order: dict[str, list[str]] = {}
+    for order_id, job_type in jobs:
+        jobs_by_order.setdefault(order_id, []).append(job_type)
+    assert {order_id: sorted(types) for order_id, types in jobs_by_order.items()} == {
+        order_id: ["send_followup_email", "send_order_confirmation"] for order_id in accepted_ids
+    }
