@@ -1,0 +1,252 @@
+"""Drive the real Docker Compose bundle from tests: one compose project, reached on 127.0.0.1 only.
+
+Nothing here mocks anything: `docker compose` runs the image built from this tree, HTTP goes through
+the port the api publishes on 127.0.0.1, and SQL runs inside a container with python's sqlite3
+module against /data/shop.db on the project's volume.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DB_PATH = "/data/shop.db"
+
+T = TypeVar("T")
+
+# Runs inside a container: {"query", "params"} on stdin, the rows as a JSON list of lists on stdout.
+_SQL_SCRIPT = """
+import json, sqlite3, sys
+request = json.load(sys.stdin)
+conn = sqlite3.connect(request["path"], timeout=10)
+try:
+    rows = conn.execute(request["query"], request["params"]).fetchall()
+    conn.commit()
+finally:
+    conn.close()
+json.dump([list(row) for row in rows], sys.stdout)
+"""
+
+
+class ComposeError(RuntimeError):
+    """A `docker compose` command failed; the message holds its output."""
+
+
+def docker_unavailable_reason() -> str | None:
+    """None when a Docker engine and the compose plugin answer; otherwise why not."""
+    if shutil.which("docker") is None:
+        return "no `docker` command on PATH"
+    for command in (["docker", "info"], ["docker", "compose", "version"]):
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            return f"`{' '.join(command)}` did not answer within 60s"
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+            return f"`{' '.join(command)}` failed: {last}"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(
+    probe: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float = 0.25,
+    what: str = "condition",
+) -> T:
+    """Call `probe` until it returns something other than None or False; return that.
+
+    Exceptions from `probe` count as "not yet"; the last one is reported if time runs out.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        try:
+            value = probe()
+        except Exception as exc:  # "not ready yet" comes in many shapes
+            last_error = exc
+        else:
+            if value is not None and value is not False:
+                return value
+        if time.monotonic() >= deadline:
+            detail = f"; last error: {last_error!r}" if last_error else ""
+            raise TimeoutError(f"{what} not reached within {timeout}s{detail}")
+        time.sleep(interval)
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Bundle:
+    """One compose project (`-p name`) of the shop, its API published on 127.0.0.1:api_port."""
+
+    name: str
+    api_port: int
+    env: dict[str, str] = field(repr=False)
+    admin_token: str = ""
+
+    # ---- docker compose ------------------------------------------------------------------------
+
+    def compose(
+        self, *args: str, check: bool = True, timeout: float = 300, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        command = ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", self.name, *args]
+        result = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise ComposeError(
+                f"{' '.join(command)} exited {result.returncode}\n"
+                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+            )
+        return result
+
+    def up(self, *services: str, build: bool = False, wait: bool = True, timeout: int = 240) -> None:
+        """`up -d` (optionally `--build`, `--wait` until running and healthy) of `services` or all."""
+        args = ["up", "-d"]
+        if build:
+            args.append("--build")
+        if wait:
+            args += ["--wait", "--wait-timeout", str(timeout)]
+        try:
+            self.compose(*args, *services, timeout=timeout + 120)
+        except ComposeError as exc:
+            raise ComposeError(f"{exc}\n--- logs\n{self.logs()}") from None
+
+    def down(self, *, volumes: bool = False) -> None:
+        """Remove the containers (and with `volumes`, the data volume too)."""
+        self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []), timeout=180)
+
+    def ps(self, *services: str) -> list[dict[str, Any]]:
+        """Every container of the project, running or exited (compose's JSON form)."""
+        out = self.compose("ps", "--all", "--format", "json", *services).stdout.strip()
+        if not out:
+            return []
+        if out.startswith("["):  # older compose prints one array
+            rows: list[dict[str, Any]] = json.loads(out)
+            return rows
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        result = subprocess.run(
+            ["docker", "inspect", container], capture_output=True, text=True, timeout=60, check=True
+        )
+        info: dict[str, Any] = json.loads(result.stdout)[0]
+        return info
+
+    def logs(self, *services: str) -> str:
+        result = self.compose("logs", "--no-color", "--timestamps", *services, check=False, timeout=60)
+        return result.stdout + result.stderr
+
+    # ---- inside the containers ---------------------------------------------------------------------
+
+    def exec(self, service: str, *command: str, stdin: str | None = None, timeout: float = 120) -> str:
+        """`docker compose exec -T service command...` in a running container; its stdout."""
+        return self.compose("exec", "-T", service, *command, stdin=stdin, timeout=timeout).stdout
+
+    def run_once(self, *command: str, stdin: str | None = None, timeout: float = 120) -> str:
+        """`docker compose run --rm --no-deps` of the image with the volume; works with nothing running."""
+        return self.compose("run", "--rm", "--no-deps", "-T", "migrate", *command, stdin=stdin, timeout=timeout).stdout
+
+    def python(self, code: str, *, service: str | None = "api", stdin: str | None = None) -> str:
+        """Run `python -c code` in `service` (exec), or in a throw-away container when service is None."""
+        if service is None:
+            return self.run_once("python", "-c", code, stdin=stdin)
+        return self.exec(service, "python", "-c", code, stdin=stdin)
+
+    def sql(self, query: str, params: Sequence[Any] = (), *, service: str | None = "api") -> list[list[Any]]:
+        """Run one SQL statement against /data/shop.db inside a container; rows as lists."""
+        request = json.dumps({"path": DB_PATH, "query": query, "params": list(params)})
+        rows: list[list[Any]] = json.loads(self.python(_SQL_SCRIPT, service=service, stdin=request))
+        return rows
+
+    def scalar(self, query: str, params: Sequence[Any] = (), *, service: str | None = "api") -> Any:
+        rows = self.sql(query, params, service=service)
+        return rows[0][0] if rows else None
+
+    # ---- HTTP through 127.0.0.1 -----------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.api_port}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 15,
+    ) -> HttpResponse:
+        """One HTTP request to the published API port; error statuses are returned, not raised."""
+        data = None if body is None else json.dumps(body).encode()
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if data is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        request = urllib.request.Request(self.url(path), data=data, method=method, headers=all_headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+                return HttpResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResponse(exc.code, dict(exc.headers), exc.read())
+
+    def get_json(self, path: str, expect: int = 200) -> Any:
+        response = self.request("GET", path)
+        assert response.status == expect, (path, response.status, response.body[:500])
+        return response.json()
+
+    def post_order(
+        self,
+        items: Sequence[Mapping[str, object]],
+        *,
+        user_id: str = "e2e-user",
+        idempotency_key: str | None = None,
+        payment_token: str | None = None,
+    ) -> HttpResponse:
+        body: dict[str, object] = {"userId": user_id, "items": [dict(item) for item in items]}
+        if payment_token is not None:
+            body["paymentToken"] = payment_token
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.request("POST", "/orders", body, headers)
+
+    def admin(self, method: str, path: str, body: object | None = None) -> HttpResponse:
+        return self.request(method, path, body, {"Authorization": f"Bearer {self.admin_token}"})
+
+    def wait_http_ok(self, path: str = "/health", timeout: float = 60) -> HttpResponse:
+        def probe() -> HttpResponse | None:
+            response = self.request("GET", path, timeout=5)
+            return response if response.status == 200 else None
+
+        return wait_until(probe, timeout=timeout, what=f"200 from {self.url(path)}")
