@@ -92,7 +92,7 @@ def _litestar_field_error(problem: Mapping[str, Any]) -> FieldError:
     key = str(problem.get("key", ""))
     message = str(problem.get("message", "invalid value"))
     if problem.get("source") == "header":
-        # Litestar names the handler's parameter; the client knows the header (idempotency_key).
+        # Litestar names the handler's parameter (idempotency_key); the client knows Idempotency-Key.
         key = "-".join(part.capitalize() for part in key.split("_"))
     if message == repr(key):  # Litestar's wording for a missing value is the KeyError text
         message = "required"

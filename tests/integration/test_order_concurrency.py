@@ -71,3 +71,30 @@ def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path)
     assert {order_id: sorted(types) for order_id, types in jobs_by_order.items()} == {
         order_id: ["send_followup_email", "send_order_confirmation"] for order_id in accepted_ids
     }
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_order(db_path: Path, tmp_path: Path) -> None:
+    """Retries that overlap (a client timing out and retrying) still create exactly one order."""
+    retries = 10
+    start = threading.Barrier(retries)
+    body = {"userId": "user-1", "items": [{"productId": PRODUCT, "quantity": 2}]}
+
+    with running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api, httpx.Client(
+        base_url=api.base_url, timeout=60
+    ) as client:
+
+        def place(_: int) -> httpx.Response:
+            start.wait()
+            return client.post("/orders", json=body, headers={"Idempotency-Key": "checkout-42"})
+
+        with ThreadPoolExecutor(max_workers=retries) as pool:
+            responses = list(pool.map(place, range(retries)))
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.content for r in responses}) == 1
+    with closing(sqlite3.connect(db_path)) as conn:
+        counts = [conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                  for table in ("orders", "jobs", "provider_deliveries", "idempotent_requests")]
+        stock = conn.execute("SELECT stock FROM products WHERE id = ?", (PRODUCT,)).fetchone()[0]
+    assert counts == [1, 2, 1, 1]
+    assert stock == 25 - 2
