@@ -8,6 +8,7 @@ module against /data/shop.db on the project's volume.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -116,7 +117,8 @@ class Bundle:
     def compose(
         self, *args: str, check: bool = True, timeout: float = 300, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        command = ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", self.name, *args]
+        # --env-file /dev/null: a developer's .env must not change what the tests run.
+        command = ["docker", "compose", "-f", str(COMPOSE_FILE), "--env-file", os.devnull, "-p", self.name, *args]
         result = subprocess.run(
             command,
             cwd=ROOT,
