@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
@@ -12,6 +14,8 @@ from shared.db.engine import make_engine
 from shared.db.metadata import load_metadata
 
 config = context.config
+if config.config_file_name is not None:  # log "Running upgrade ..." lines, as alembic.ini says
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 target_metadata = load_metadata()
 
 
