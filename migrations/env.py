@@ -52,6 +52,7 @@ def run_migrations_online() -> None:
                 render_as_batch=True,
                 compare_type=True,
                 process_revision_directives=_skip_empty,
+                transactional_ddl=True,  # SQLite can roll DDL back once the driver stops meddling
                 transaction_per_migration=False,
             )
             with context.begin_transaction():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,17 @@ def test_migration_keeps_existing_jobs_in_enqueue_order(empty_db: Path) -> None:
     run_alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         assert conn.execute("SELECT id FROM jobs ORDER BY seq").fetchall() == [("a",), ("b",), ("c",)]
+
+
+def test_a_failed_upgrade_changes_nothing(empty_db: Path) -> None:
+    """The whole upgrade is one IMMEDIATE transaction: a failure in a later revision undoes the earlier ones."""
+    run_alembic(empty_db, "upgrade", "0001")
+    with sqlite3.connect(empty_db) as conn:
+        conn.execute("CREATE TABLE workers (squatter TEXT)")  # revision 0003 will collide with it
+    with pytest.raises(subprocess.CalledProcessError):
+        run_alembic(empty_db, "upgrade", "head")
+    with sqlite3.connect(empty_db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        job_columns = [row[1] for row in conn.execute("PRAGMA table_info(jobs)")]
+        assert "seq" not in job_columns  # revision 0002 was rolled back too
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'idempotent_requests'").fetchall() == []
