@@ -130,14 +130,22 @@ class Worker:
             free = self.settings.worker_concurrency - len(self.running)
             if free > 0:
                 batch = min(free, self.settings.claim_batch)
-                claimed = await self._claim(batch)
+                try:
+                    claimed = await self._claim(batch)
+                except OperationalError as exc:  # e.g. the disk is full; the jobs stay pending
+                    log.warning("worker.claim_failed", error=str(exc))
+                    claimed = []
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
                     self.running[task] = job
                     task.add_done_callback(self._job_done)
                 if len(claimed) == batch:
                     continue  # there may be more due work and free slots
-            timeout = await self._idle_timeout()
+            try:
+                timeout = await self._idle_timeout()
+            except OperationalError as exc:
+                log.warning("worker.poll_failed", error=str(exc))
+                timeout = self.settings.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 

@@ -29,7 +29,10 @@ class DataVersionWatcher:
             delay = self._interval
             while True:
                 await asyncio.sleep(delay)
-                current = await asyncio.to_thread(self._version, conn)
+                try:
+                    current = await asyncio.to_thread(self._version, conn)
+                except sqlite3.OperationalError:
+                    current = -1  # could not tell: look for work rather than miss it
                 if current != last:
                     last = current
                     self._event.set()
@@ -40,7 +43,7 @@ class DataVersionWatcher:
             conn.close()
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        return sqlite3.connect(self._path, timeout=5, check_same_thread=False, isolation_level=None)
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> int:
