@@ -71,9 +71,7 @@ def error_response(
 
 
 def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
-    status = next(
-        (DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), HTTPStatus.BAD_REQUEST
-    )
+    status = next((DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), HTTPStatus.BAD_REQUEST)
     return error_response(status, exc.code, exc.message, exc.details)
 
 
@@ -157,6 +155,5 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries documenting the error envelope for these statuses."""
     return {
-        status: ResponseSpec(ErrorBody, description=_phrase(status), generate_examples=False)
-        for status in statuses
+        status: ResponseSpec(ErrorBody, description=_phrase(status), generate_examples=False) for status in statuses
     }

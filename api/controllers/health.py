@@ -36,9 +36,7 @@ def _queue_counts(db: Database) -> QueueCounts:
     """Unfinished jobs by status: one indexed query (status leads idx_jobs_status_scheduled)."""
     with db.read() as session:
         rows = session.execute(
-            select(Job.status, func.count())
-            .where(Job.status.in_(("pending", "processing")))
-            .group_by(Job.status)
+            select(Job.status, func.count()).where(Job.status.in_(("pending", "processing"))).group_by(Job.status)
         ).all()
     counts = {status: int(count) for status, count in rows}
     return QueueCounts(pending=counts.get("pending", 0), processing=counts.get("processing", 0))

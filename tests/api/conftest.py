@@ -16,4 +16,3 @@ from shared.config import Settings
 def client(settings: Settings) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-

@@ -33,8 +33,7 @@ def test_body_over_the_limit_is_413(client: TestClient[Litestar], settings: Sett
     assert settings.max_body_bytes == LIMIT
     before = shop_state(db_path)
 
-    response = client.post("/orders", content=oversized_order(LIMIT + 1),
-                           headers={"Content-Type": "application/json"})
+    response = client.post("/orders", content=oversized_order(LIMIT + 1), headers={"Content-Type": "application/json"})
 
     error = assert_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert str(LIMIT) in error["message"]
@@ -48,7 +47,7 @@ def test_chunked_body_over_the_limit_is_413(client: TestClient[Litestar], db_pat
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 4096):
-            yield body[start:start + 4096]
+            yield body[start : start + 4096]
 
     response = client.post("/orders", content=chunks(), headers={"Content-Type": "application/json"})
 

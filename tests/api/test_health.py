@@ -13,7 +13,9 @@ from shared.config import Settings
 
 def test_healthy_with_queue_counts(client: TestClient[Litestar]) -> None:
     assert client.get("/health").json() == {
-        "status": "ok", "database": "ok", "queue": {"pending": 0, "processing": 0},
+        "status": "ok",
+        "database": "ok",
+        "queue": {"pending": 0, "processing": 0},
     }
     client.post("/orders", json={"userId": "u1", "items": [{"productId": "prod-1", "quantity": 1}]})
 

@@ -14,9 +14,7 @@ def test_openapi_document(client: TestClient[Litestar]) -> None:
     assert response.status_code == 200
     document: dict[str, Any] = response.json()
     operations = {
-        operation["operationId"]: operation
-        for path in document["paths"].values()
-        for operation in path.values()
+        operation["operationId"]: operation for path in document["paths"].values() for operation in path.values()
     }
     assert set(operations) == {"ListProducts", "GetProduct", "PlaceOrder", "GetOrder", "GetOrderInvoice"}
     assert "/health" not in document["paths"]

@@ -15,8 +15,10 @@ def test_unknown_product_is_404_naming_the_item(client: TestClient[Litestar], db
 
     response = client.post(
         "/orders",
-        json={"userId": "u1", "items": [{"productId": "prod-1", "quantity": 1},
-                                        {"productId": "prod-999", "quantity": 1}]},
+        json={
+            "userId": "u1",
+            "items": [{"productId": "prod-1", "quantity": 1}, {"productId": "prod-999", "quantity": 1}],
+        },
     )
 
     error = assert_error(response, 404, "NOT_FOUND")
@@ -29,8 +31,10 @@ def test_short_stock_on_one_item_is_409_and_takes_nothing(client: TestClient[Lit
 
     response = client.post(
         "/orders",
-        json={"userId": "u1", "items": [{"productId": "prod-1", "quantity": 5},
-                                        {"productId": "prod-3", "quantity": 26}]},  # 25 in stock
+        json={
+            "userId": "u1",
+            "items": [{"productId": "prod-1", "quantity": 5}, {"productId": "prod-3", "quantity": 26}],
+        },  # 25 in stock
     )
 
     error = assert_error(response, 409, "INSUFFICIENT_STOCK")

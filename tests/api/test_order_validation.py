@@ -40,8 +40,9 @@ CASES = [
     pytest.param(order(userId=7), "userId", id="numeric-user"),
     pytest.param(without("items"), "items", id="missing-items"),
     pytest.param(order(items=[]), "items", id="empty-items"),
-    pytest.param(order(items=[{"productId": f"p{i}", "quantity": 1} for i in range(101)]), "items",
-                 id="too-many-items"),
+    pytest.param(
+        order(items=[{"productId": f"p{i}", "quantity": 1} for i in range(101)]), "items", id="too-many-items"
+    ),
     pytest.param(order(items=[1]), "items[0]", id="item-not-an-object"),
     pytest.param(line(quantity=0), "items[0].quantity", id="zero-quantity"),
     pytest.param(line(quantity=-2), "items[0].quantity", id="negative-quantity"),
@@ -56,8 +57,11 @@ CASES = [
     pytest.param(order(items=[{"quantity": 1}]), "items[0].productId", id="missing-product"),
     pytest.param(order(coupon="FREE"), "coupon", id="unknown-field"),
     pytest.param(line(colour="red"), "items[0].colour", id="unknown-item-field"),
-    pytest.param(order(items=[GOOD_LINE, {"productId": "prod-2", "quantity": 1}, GOOD_LINE]),
-                 "items[2].productId", id="duplicate-product"),
+    pytest.param(
+        order(items=[GOOD_LINE, {"productId": "prod-2", "quantity": 1}, GOOD_LINE]),
+        "items[2].productId",
+        id="duplicate-product",
+    ),
     pytest.param(order(paymentToken=42), "paymentToken", id="numeric-token"),
 ]
 

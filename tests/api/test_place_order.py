@@ -25,8 +25,10 @@ def test_places_an_order_at_current_prices(client: TestClient[Litestar], db_path
 
     response = client.post(
         "/orders",
-        json={"userId": "user-7", "items": [{"productId": "prod-1", "quantity": 3},
-                                            {"productId": "prod-2", "quantity": 2}]},
+        json={
+            "userId": "user-7",
+            "items": [{"productId": "prod-1", "quantity": 3}, {"productId": "prod-2", "quantity": 2}],
+        },
     )
 
     assert response.status_code == 201, response.text
@@ -56,10 +58,12 @@ def test_saves_the_order_and_its_two_jobs(client: TestClient[Litestar], db_path:
     order = client.post("/orders", json={"userId": "u1", "items": [{"productId": "prod-3", "quantity": 1}]}).json()
 
     with closing(sqlite3.connect(db_path)) as conn:
-        saved = conn.execute("SELECT user_id, status, total, created_at FROM orders WHERE id = ?",
-                             (order["id"],)).fetchone()
-        items = conn.execute("SELECT product_id, quantity, price FROM order_items WHERE order_id = ?",
-                             (order["id"],)).fetchall()
+        saved = conn.execute(
+            "SELECT user_id, status, total, created_at FROM orders WHERE id = ?", (order["id"],)
+        ).fetchone()
+        items = conn.execute(
+            "SELECT product_id, quantity, price FROM order_items WHERE order_id = ?", (order["id"],)
+        ).fetchall()
         jobs = conn.execute(
             "SELECT type, priority, status, attempts, payload, scheduled_at, created_at FROM jobs ORDER BY seq"
         ).fetchall()
@@ -95,8 +99,17 @@ def test_reads_an_order_back_with_its_pipeline(client: TestClient[Litestar]) -> 
     assert set(pipeline) == {"send_order_confirmation", "send_followup_email"}
     confirmation = pipeline["send_order_confirmation"]
     assert set(confirmation) == {
-        "id", "type", "status", "priority", "attempts", "maxAttempts", "lastError",
-        "scheduledAt", "createdAt", "updatedAt", "completedAt",
+        "id",
+        "type",
+        "status",
+        "priority",
+        "attempts",
+        "maxAttempts",
+        "lastError",
+        "scheduledAt",
+        "createdAt",
+        "updatedAt",
+        "completedAt",
     }
     assert confirmation["status"] == "pending"
     assert confirmation["priority"] == 10

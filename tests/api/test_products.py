@@ -16,7 +16,11 @@ def test_lists_the_seeded_products_in_camel_case(client: TestClient[Litestar]) -
     assert [p["id"] for p in products] == ["prod-1", "prod-2", "prod-3"]
     assert set(products[0]) == {"id", "name", "price", "stock", "createdAt"}
     assert products[0] | {"createdAt": None} == {
-        "id": "prod-1", "name": "Mechanical Keyboard", "price": 89.99, "stock": 50, "createdAt": None,
+        "id": "prod-1",
+        "name": "Mechanical Keyboard",
+        "price": 89.99,
+        "stock": 50,
+        "createdAt": None,
     }
     assert products[0]["createdAt"].endswith("Z")
 

@@ -16,7 +16,7 @@ def test_uvicorn_refuses_oversized_bodies_with_413(db_path: Path, tmp_path: Path
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 1024):
-            yield body[start:start + 1024]
+            yield body[start : start + 1024]
 
     before = shop_state(db_path)
     with running_api(db_path, tmp_path) as api, httpx.Client(base_url=api.base_url, timeout=30) as client:

@@ -28,9 +28,10 @@ def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path)
         conn.execute("UPDATE products SET stock = ? WHERE id = ?", (STOCK, PRODUCT))
     start = threading.Barrier(CLIENTS)
 
-    with running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api, httpx.Client(
-        base_url=api.base_url, timeout=60, limits=httpx.Limits(max_connections=CLIENTS)
-    ) as client:
+    with (
+        running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
+        httpx.Client(base_url=api.base_url, timeout=60, limits=httpx.Limits(max_connections=CLIENTS)) as client,
+    ):
 
         def place(n: int) -> httpx.Response:
             start.wait()  # release every request at once
@@ -79,9 +80,10 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order(db_path: Pat
     start = threading.Barrier(retries)
     body = {"userId": "user-1", "items": [{"productId": PRODUCT, "quantity": 2}]}
 
-    with running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api, httpx.Client(
-        base_url=api.base_url, timeout=60
-    ) as client:
+    with (
+        running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
+        httpx.Client(base_url=api.base_url, timeout=60) as client,
+    ):
 
         def place(_: int) -> httpx.Response:
             start.wait()
@@ -93,8 +95,10 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order(db_path: Pat
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     with closing(sqlite3.connect(db_path)) as conn:
-        counts = [conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                  for table in ("orders", "jobs", "provider_deliveries", "idempotent_requests")]
+        counts = [
+            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("orders", "jobs", "provider_deliveries", "idempotent_requests")
+        ]
         stock = conn.execute("SELECT stock FROM products WHERE id = ?", (PRODUCT,)).fetchone()[0]
     assert counts == [1, 2, 1, 1]
     assert stock == 25 - 2
