@@ -22,10 +22,10 @@ _UNFINISHED = Job.status.in_(("pending", "processing"))
 
 def enqueue(
     session: Session,
-    registry: JobRegistry,
     type: str,
     payload: Mapping[str, Any] | msgspec.Struct,
     *,
+    registry: JobRegistry,
     priority: int | None = None,
     scheduled_at: datetime | None = None,
     delay: float | timedelta | None = None,
