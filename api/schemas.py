@@ -64,6 +64,7 @@ class Health(ResponseBody, omit_defaults=True):
     status: str
     database: str
     queue: QueueCounts | None = None
+    live_workers: int | None = None  # workers that heartbeated within three heartbeat periods
 
 
 def field_error(path: str, message: str) -> FieldError:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
+from shared.clock import to_db, utcnow
 from shared.config import Settings
 
 
@@ -16,6 +19,7 @@ def test_healthy_with_queue_counts(client: TestClient[Litestar]) -> None:
         "status": "ok",
         "database": "ok",
         "queue": {"pending": 0, "processing": 0},
+        "liveWorkers": 0,
     }
     client.post("/orders", json={"userId": "u1", "items": [{"productId": "prod-1", "quantity": 1}]})
 
@@ -48,3 +52,18 @@ def test_database_without_tables_is_503(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "no such table" in response.json()["database"]
+
+
+def test_live_workers_are_counted_from_their_heartbeats(client: TestClient[Litestar], db_path: Path) -> None:
+    now = utcnow()
+    with sqlite3.connect(db_path) as conn:
+        conn.executemany(
+            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
+            "VALUES (?, 'h', 1, ?, 10, 0, ?, ?)",
+            [
+                ("fresh", "running", to_db(now), to_db(now)),
+                ("stale", "running", to_db(now), to_db(now - timedelta(minutes=5))),
+                ("stopped", "stopped", to_db(now), to_db(now)),
+            ],
+        )
+    assert client.get("/health").json()["liveWorkers"] == 1
