@@ -10,9 +10,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, TextualSelect, Update, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from shared.clock import to_db
 from shared.db.sql import affected
 from shared.queue.models import DeadLetterJob, Job
 
@@ -62,18 +63,33 @@ def next_due_at(session: Session) -> datetime | None:
     return due
 
 
-def claim(session: Session, worker_id: str, limit: int, now: datetime) -> list[ClaimedJob]:
-    """Claim up to `limit` due jobs in one statement, highest priority, then oldest, then FIFO."""
-    candidates = (
-        select(Job.id)
-        .where(_due(now))
-        .order_by(Job.priority.desc(), Job.scheduled_at, Job.seq)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers instead
-    )
-    rows = session.execute(
+# SQLite's planner, without statistics, prefers (status, scheduled_at) and sorts every due job;
+# INDEXED BY makes it walk the claim-order index and read only the rows it takes (measured: 31 ms
+# -> 0.01 ms per claim with 150,000 due jobs). The partial index needs the literal 'pending'.
+_SQLITE_CANDIDATES = text(
+    "SELECT id FROM jobs INDEXED BY idx_jobs_claim "
+    "WHERE status = 'pending' AND scheduled_at <= :now "
+    "ORDER BY priority DESC, scheduled_at, seq LIMIT :limit"
+).columns(Job.id)
+
+
+def claim_statement(dialect: str, worker_id: str, limit: int, now: datetime) -> Update:
+    """One UPDATE claiming up to `limit` due jobs: highest priority, then oldest, then FIFO."""
+    candidates: TextualSelect | ScalarSelect[str]
+    if dialect == "sqlite":
+        candidates = _SQLITE_CANDIDATES.bindparams(now=to_db(now), limit=limit)
+    else:
+        candidates = (
+            select(Job.id)
+            .where(_due(now))
+            .order_by(Job.priority.desc(), Job.scheduled_at, Job.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    return (
         update(Job)
-        .where(Job.id.in_(candidates.scalar_subquery()), Job.status == "pending")
+        .where(Job.id.in_(candidates), Job.status == "pending")
         .values(
             status="processing",
             locked_by=worker_id,
@@ -92,7 +108,12 @@ def claim(session: Session, worker_id: str, limit: int, now: datetime) -> list[C
             Job.seq,
             Job.correlation_id,
         )
-    ).all()
+    )
+
+
+def claim(session: Session, worker_id: str, limit: int, now: datetime) -> list[ClaimedJob]:
+    """Claim up to `limit` due jobs in one statement (see claim_statement)."""
+    rows = session.execute(claim_statement(session.get_bind().dialect.name, worker_id, limit, now)).all()
     jobs = [
         ClaimedJob(
             id=r.id,

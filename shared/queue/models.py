@@ -53,6 +53,17 @@ class Job(Base):
     correlation_id: Mapped[str | None] = mapped_column(Text)
 
 
+# The claim walks this in claim order and stops after LIMIT due rows: no sort of the backlog.
+Index(
+    "idx_jobs_claim",
+    Job.priority.desc(),
+    Job.scheduled_at,
+    Job.seq,
+    sqlite_where=text("status = 'pending'"),
+    postgresql_where=text("status = 'pending'"),
+)
+
+
 class DeadLetterJob(Base):
     """A job that spent its attempts or can never run (the course's table)."""
 

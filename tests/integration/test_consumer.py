@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from shared.clock import to_db
 from shared.db import Database
 from shared.jobs import enqueue
 from shared.queue import consumer
@@ -154,3 +155,16 @@ def test_due_work_checks(db: Database) -> None:
         assert consumer.has_due_work(session, at(0)) is False
         assert consumer.has_due_work(session, at(30)) is True
         assert consumer.next_due_at(session) == at(30)
+
+
+def test_claim_walks_the_claim_order_index_without_sorting_the_backlog(db: Database) -> None:
+    statement = consumer.claim_statement("sqlite", "w", 10, at(0))
+    with db.read() as session:
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        params = tuple(
+            to_db(v) if isinstance(v, datetime) else v for v in (compiled.params[n] for n in compiled.positiontup or ())
+        )
+        plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
+    details = [row[-1] for row in plan]
+    assert any("USING INDEX idx_jobs_claim" in d for d in details), details
+    assert not any("TEMP B-TREE" in d for d in details), details
