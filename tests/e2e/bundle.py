@@ -59,6 +59,14 @@ def docker_unavailable_reason() -> str | None:
     return None
 
 
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """A plain `docker` command (inspect, kill, exec, logs of one container); output captured."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise ComposeError(f"docker {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -136,11 +144,21 @@ class Bundle:
             )
         return result
 
-    def up(self, *services: str, build: bool = False, wait: bool = True, timeout: int = 240) -> None:
-        """`up -d` (optionally `--build`, `--wait` until running and healthy) of `services` or all."""
+    def up(
+        self,
+        *services: str,
+        build: bool = False,
+        wait: bool = True,
+        timeout: int = 240,
+        scale: Mapping[str, int] | None = None,
+    ) -> None:
+        """`up -d` (optionally `--build`, `--scale service=n`, `--wait` until running and healthy) of
+        `services` or all."""
         args = ["up", "-d"]
         if build:
             args.append("--build")
+        for service, replicas in (scale or {}).items():
+            args += ["--scale", f"{service}={replicas}"]
         if wait:
             args += ["--wait", "--wait-timeout", str(timeout)]
         try:
@@ -151,6 +169,10 @@ class Bundle:
     def down(self, *, volumes: bool = False) -> None:
         """Remove the containers (and with `volumes`, the data volume too)."""
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []), timeout=180)
+
+    def stop(self, *services: str, timeout: float = 180) -> None:
+        """`docker compose stop`: SIGTERM, then SIGKILL after each service's stop_grace_period."""
+        self.compose("stop", *services, timeout=timeout)
 
     def ps(self, *services: str) -> list[dict[str, Any]]:
         """Every container of the project, running or exited (compose's JSON form)."""
@@ -163,11 +185,30 @@ class Bundle:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def inspect(self, container: str) -> dict[str, Any]:
-        result = subprocess.run(
-            ["docker", "inspect", container], capture_output=True, text=True, timeout=60, check=True
-        )
-        info: dict[str, Any] = json.loads(result.stdout)[0]
+        info: dict[str, Any] = json.loads(docker("inspect", container, timeout=60).stdout)[0]
         return info
+
+    def containers(self, service: str) -> list[str]:
+        """Names of the service's containers (running or exited), in replica order."""
+        return sorted(c["Name"] for c in self.ps(service))
+
+    def hostname(self, container: str) -> str:
+        """The container's hostname (its id prefix): the first part of its worker id and locks."""
+        hostname: str = self.inspect(container)["Config"]["Hostname"]
+        return hostname
+
+    def health(self, container: str) -> str | None:
+        """`.State.Health.Status` (starting, healthy, unhealthy), None without a healthcheck."""
+        health = self.inspect(container)["State"].get("Health")
+        return None if health is None else str(health["Status"])
+
+    def kill(self, container: str, signal: str = "KILL") -> None:
+        """`docker kill` (SIGKILL by default): no handler runs, nothing is cleaned up."""
+        docker("kill", "--signal", signal, container, timeout=60)
+
+    def container_logs(self, container: str) -> str:
+        result = docker("logs", container, check=False, timeout=60)
+        return result.stdout + result.stderr
 
     def logs(self, *services: str) -> str:
         result = self.compose("logs", "--no-color", "--timestamps", *services, check=False, timeout=60)

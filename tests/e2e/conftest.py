@@ -54,7 +54,14 @@ def shop_image(docker_engine: None) -> str:
 
 
 @pytest.fixture(scope="module")
-def bundle(shop_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bundle]:
+def bundle_env() -> dict[str, str]:
+    """Settings a module's bundle runs with, on top of the defaults in `bundle`. A module overrides
+    this fixture to change them (the compose file passes every setting through from the shell)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def bundle(shop_image: str, bundle_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bundle]:
     """A fresh compose project for this module; nothing started yet (call `bundle.up(...)`)."""
     name = f"shopqueue-e2e-{secrets.token_hex(4)}"
     port = free_port()
@@ -68,6 +75,7 @@ def bundle(shop_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
     )
+    env.update(bundle_env)
     project = Bundle(name=name, api_port=port, env=env, admin_token=admin_token)
     try:
         yield project
