@@ -67,6 +67,22 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return result
 
 
+def json_log_events(text: str) -> list[dict[str, Any]]:
+    """The JSON objects among log lines (LOG_FORMAT=json); other lines are skipped."""
+    events = []
+    for line in text.splitlines():
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            event = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
