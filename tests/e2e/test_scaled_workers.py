@@ -18,6 +18,7 @@ from tests.e2e.shop import (
     assert_orders_served,
     assert_pipelines_done,
     completed_by_worker,
+    host_of,
     job_counts,
     place_orders,
     restock,
@@ -70,7 +71,7 @@ def test_scale_up_migrates_once_and_starts_three_distinct_healthy_workers(
     assert len(scaled) == WORKERS
     assert sorted(scaled.values()) == bundle.containers("worker")
     for worker_id, container in scaled.items():
-        assert worker_id.split(":")[0] == bundle.hostname(container), (worker_id, container)
+        assert host_of(worker_id) == bundle.hostname(container), (worker_id, container)
     assert bundle.wait_http_ok("/health").json()["liveWorkers"] == WORKERS
 
 

@@ -25,6 +25,7 @@ from tests.e2e.shop import (
     assert_migrated_once,
     assert_orders_served,
     assert_pipelines_done,
+    host_of,
     job_counts,
     jobs_by_id,
     place_orders,
@@ -89,7 +90,7 @@ def test_sigkill_of_a_busy_worker_its_jobs_are_rescued_by_the_other_two(
         lambda: busiest(bundle, workers, at_least=3), timeout=60, interval=0.1, what="a worker holding 3 jobs"
     )
     container = workers[victim]
-    assert victim.split(":")[0] == bundle.hostname(container)
+    assert host_of(victim) == bundle.hostname(container)
     bundle.kill(container)
 
     def exited() -> dict[str, Any] | None:
