@@ -136,7 +136,8 @@ def place_order(
             OrderItem(
                 order_id=order_id, product_id=line.product_id, quantity=line.quantity, price=prices[line.product_id]
             )
-            for line in command.lines
+            # Sorted as GET /orders/{id} lists them, so both responses agree.
+            for line in sorted(command.lines, key=lambda line: line.product_id)
         ]
         session.add_all(items)
         record_delivery(

@@ -51,3 +51,17 @@ def test_serves_the_invoice_pdf_once_it_exists(client: TestClient[Litestar], set
     assert response.headers["content-type"] == "application/pdf"
     assert response.content == PDF
     assert client.get(f"/orders/{order_id}").json()["invoiceUrl"] == f"/orders/{order_id}/invoice"
+
+
+def test_the_read_order_matches_the_placed_one(client: TestClient[Litestar]) -> None:
+    placed = client.post(
+        "/orders",
+        json={
+            "userId": "u1",
+            "items": [{"productId": "prod-3", "quantity": 1}, {"productId": "prod-1", "quantity": 2}],
+        },
+    ).json()
+    read = client.get(f"/orders/{placed['id']}").json()
+    assert [item["productId"] for item in placed["items"]] == ["prod-1", "prod-3"]
+    assert read["items"] == placed["items"]
+    assert {k: v for k, v in read.items() if k != "pipeline"} == {k: v for k, v in placed.items() if k != "pipeline"}
