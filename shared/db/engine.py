@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -67,8 +68,12 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writer_lock: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        self._write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000) -> Database:
@@ -80,8 +85,22 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write.begin() as session:
+        # SQLite has one writer at a time, and its busy handler makes waiters sleep in growing steps
+        # (1, 2, 5, 10... ms) even after the lock is free. Threads of this process therefore queue
+        # on a Python lock, which hands over at once; only other processes meet the busy handler.
+        with self._writer_lock, self._write.begin() as session:
             yield session
+
+    @contextmanager
+    def write_conn(self) -> Iterator[Connection]:
+        """write() on a bare Core connection: the worker's hot path, without ORM bookkeeping."""
+        with self._writer_lock, self._write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read_conn(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

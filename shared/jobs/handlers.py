@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from shared.clock import Clock, to_api
 from shared.db import Database
-from shared.db.sql import upsert
+from shared.db.sql import Executor, upsert
 from shared.jobs import enqueue
 from shared.jobs.catalog import (
     GENERATE_INVOICE,
@@ -146,14 +145,14 @@ class ShopHandlers:
 
     async def _already_done(self, key: str) -> bool:
         def check() -> bool:
-            with self.deps.db.read() as session:
-                found = session.execute(select(ProcessedJob.job_id).where(ProcessedJob.idempotency_key == key))
+            with self.deps.db.read_conn() as connection:
+                found = connection.execute(select(ProcessedJob.job_id).where(ProcessedJob.idempotency_key == key))
                 return found.first() is not None
 
         return await asyncio.to_thread(check)
 
     def _record(self, ctx: JobContext, key: str) -> CompletionHook:
-        def hook(session: Session) -> None:
+        def hook(session: Executor) -> None:
             session.execute(
                 upsert(session, ProcessedJob)
                 .values(job_id=ctx.job.id, idempotency_key=key, type=ctx.job.type, processed_at=self.deps.clock())
@@ -163,7 +162,7 @@ class ShopHandlers:
         return hook
 
     def _fan_out(self, order_id: str) -> CompletionHook:
-        def hook(session: Session) -> None:
+        def hook(session: Executor) -> None:
             ref = {"orderId": order_id}
             for job_type in (GENERATE_INVOICE, SYNC_INVENTORY):
                 enqueue(

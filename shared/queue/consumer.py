@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, ScalarSelect, TextualSelect, Update, and_, func, insert, select, text, update
-from sqlalchemy.orm import Session
 
 from shared.clock import to_db
-from shared.db.sql import affected
+from shared.db.sql import Executor, affected, dialect_name
 from shared.queue.models import DeadLetterJob, Job
 
 
@@ -51,12 +50,12 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return and_(Job.status == "pending", Job.scheduled_at <= now)
 
 
-def has_due_work(session: Session, now: datetime) -> bool:
+def has_due_work(session: Executor, now: datetime) -> bool:
     """A cheap read (no write lock) to decide whether claiming is worth a write transaction."""
     return session.execute(select(Job.id).where(_due(now)).limit(1)).first() is not None
 
 
-def next_due_at(session: Session) -> datetime | None:
+def next_due_at(session: Executor) -> datetime | None:
     due: datetime | None = session.execute(
         select(func.min(Job.scheduled_at)).where(Job.status == "pending")
     ).scalar_one()
@@ -111,9 +110,9 @@ def claim_statement(dialect: str, worker_id: str, limit: int, now: datetime) -> 
     )
 
 
-def claim(session: Session, worker_id: str, limit: int, now: datetime) -> list[ClaimedJob]:
+def claim(session: Executor, worker_id: str, limit: int, now: datetime) -> list[ClaimedJob]:
     """Claim up to `limit` due jobs in one statement (see claim_statement)."""
-    rows = session.execute(claim_statement(session.get_bind().dialect.name, worker_id, limit, now)).all()
+    rows = session.execute(claim_statement(dialect_name(session), worker_id, limit, now)).all()
     jobs = [
         ClaimedJob(
             id=r.id,
@@ -133,7 +132,7 @@ def claim(session: Session, worker_id: str, limit: int, now: datetime) -> list[C
     return jobs
 
 
-def complete(session: Session, job: ClaimedJob, now: datetime) -> bool:
+def complete(session: Executor, job: ClaimedJob, now: datetime) -> bool:
     """Mark the job completed; False if this worker no longer holds it."""
     return (
         affected(
@@ -144,7 +143,7 @@ def complete(session: Session, job: ClaimedJob, now: datetime) -> bool:
     )
 
 
-def retry_later(session: Session, job: ClaimedJob, error: str, run_at: datetime, now: datetime) -> bool:
+def retry_later(session: Executor, job: ClaimedJob, error: str, run_at: datetime, now: datetime) -> bool:
     return (
         affected(
             session,
@@ -158,7 +157,7 @@ def retry_later(session: Session, job: ClaimedJob, error: str, run_at: datetime,
     )
 
 
-def dead_letter(session: Session, job: ClaimedJob, error: str, now: datetime) -> bool:
+def dead_letter(session: Executor, job: ClaimedJob, error: str, now: datetime) -> bool:
     """Fail the job for good and file it in the dead-letter queue, in the same transaction."""
     failed = update(Job).where(_held(job)).values(status="failed", last_error=error, updated_at=now)
     if affected(session, failed) != 1:
@@ -170,7 +169,7 @@ def dead_letter(session: Session, job: ClaimedJob, error: str, now: datetime) ->
 
 
 def _file_dead_letter(
-    session: Session, *, job_id: str, job_type: str, payload: str, attempts: int, error: str | None, now: datetime
+    session: Executor, *, job_id: str, job_type: str, payload: str, attempts: int, error: str | None, now: datetime
 ) -> None:
     session.execute(
         insert(DeadLetterJob).values(
@@ -186,7 +185,7 @@ def _file_dead_letter(
     )
 
 
-def hand_back(session: Session, job: ClaimedJob, now: datetime) -> bool:
+def hand_back(session: Executor, job: ClaimedJob, now: datetime) -> bool:
     """Return an unfinished job on shutdown without spending the attempt it was claimed with."""
     return (
         affected(
@@ -199,7 +198,7 @@ def hand_back(session: Session, job: ClaimedJob, now: datetime) -> bool:
     )
 
 
-def refresh_locks(session: Session, worker_id: str, job_ids: list[str], now: datetime) -> int:
+def refresh_locks(session: Executor, worker_id: str, job_ids: list[str], now: datetime) -> int:
     """Heartbeat: push `locked_at` forward on the jobs this worker still holds."""
     if not job_ids:
         return 0
@@ -213,7 +212,7 @@ class Rescue:
     dead: list[str]
 
 
-def rescue_expired(session: Session, cutoff: datetime, now: datetime) -> Rescue:
+def rescue_expired(session: Executor, cutoff: datetime, now: datetime) -> Rescue:
     """Jobs whose lock is older than the lease: back to pending (the attempt stays counted), or
     to the dead-letter queue when that was their last attempt."""
     expired = and_(Job.status == "processing", Job.locked_at < cutoff)

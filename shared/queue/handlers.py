@@ -6,11 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from shared.db.sql import Executor
 from shared.queue.consumer import ClaimedJob
 
-CompletionHook = Callable[[Session], None]
+CompletionHook = Callable[[Executor], None]
 
 
 class PermanentJobError(Exception):
@@ -25,7 +24,7 @@ class JobContext:
     completion_hooks: list[CompletionHook] = field(default_factory=list)
 
     def on_complete(self, hook: CompletionHook) -> None:
-        """Run `hook(session)` inside the completing transaction (fan-out, bookkeeping).
+        """Run `hook(connection)` inside the completing transaction (fan-out, bookkeeping).
 
         The hook commits with the completion or not at all, so children are enqueued exactly when
         their parent completes.

@@ -9,10 +9,9 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
 
 from shared.clock import Clock, utcnow
-from shared.db.sql import upsert
+from shared.db.sql import Executor, upsert
 from shared.queue.errors import EnqueueError, FieldError
 from shared.queue.models import Job
 from shared.queue.registry import JobRegistry
@@ -21,7 +20,7 @@ _UNFINISHED = Job.status.in_(("pending", "processing"))
 
 
 def enqueue(
-    session: Session,
+    session: Executor,
     type: str,
     payload: Mapping[str, Any] | msgspec.Struct,
     *,

@@ -7,10 +7,10 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from shared.db.sql import affected
+from shared.db.sql import Executor, affected
 from shared.queue.models import WorkerRecord
 
 
@@ -20,9 +20,9 @@ def new_worker_id(configured: str = "") -> str:
     return f"{base}:{secrets.token_hex(4)}"
 
 
-def register(session: Session, worker_id: str, concurrency: int, now: datetime) -> None:
-    session.add(
-        WorkerRecord(
+def register(session: Executor, worker_id: str, concurrency: int, now: datetime) -> None:
+    session.execute(
+        insert(WorkerRecord).values(
             id=worker_id,
             hostname=socket.gethostname(),
             pid=os.getpid(),
@@ -35,7 +35,7 @@ def register(session: Session, worker_id: str, concurrency: int, now: datetime) 
     )
 
 
-def beat(session: Session, worker_id: str, running: int, status: str, now: datetime) -> None:
+def beat(session: Executor, worker_id: str, running: int, status: str, now: datetime) -> None:
     session.execute(
         update(WorkerRecord)
         .where(WorkerRecord.id == worker_id)
@@ -43,7 +43,7 @@ def beat(session: Session, worker_id: str, running: int, status: str, now: datet
     )
 
 
-def prune(session: Session, older_than: datetime) -> int:
+def prune(session: Executor, older_than: datetime) -> int:
     """Forget workers not seen for a long time (stopped or dead)."""
     return affected(session, delete(WorkerRecord).where(WorkerRecord.last_seen_at < older_than))
 

@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.orm import Session
 
-from shared.db.sql import upsert
+from shared.db.sql import Executor, upsert
 from shared.services.models import ProviderDelivery
 
 
 def record_delivery(
-    session: Session,
+    session: Executor,
     *,
     provider: str,
     key: str,

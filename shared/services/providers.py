@@ -46,8 +46,8 @@ class Providers:
             raise ServiceError(f"{profile.name} service: connection reset after the request was sent")
 
     def _record(self, provider: str, key: str, job_id: str, payload: dict[str, Any]) -> None:
-        with self._db.write() as session:
-            record_delivery(session, provider=provider, key=key, payload=payload, now=self._clock(), job_id=job_id)
+        with self._db.write_conn() as connection:
+            record_delivery(connection, provider=provider, key=key, payload=payload, now=self._clock(), job_id=job_id)
 
     async def send_email(self, *, key: str, job_id: str, to: str, subject: str, body: str) -> None:
         await self._call(EMAIL, key=key, job_id=job_id, payload={"to": to, "subject": subject, "body": body})
