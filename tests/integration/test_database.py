@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shared.db import Database
 
@@ -72,3 +73,30 @@ def test_foreign_keys_are_enforced(db: Database) -> None:
     except Exception as exc:
         raised = "FOREIGN KEY constraint failed" in str(exc)
     assert raised
+
+
+def test_a_writer_waits_for_the_lock_and_gets_it_when_released(db: Database, db_path: Path) -> None:
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    with db.write() as session:  # waits instead of failing with "database is locked"
+        session.execute(text("UPDATE products SET stock = 1 WHERE id = 'prod-1'"))
+    release.join()
+    holder.close()
+    with db.read() as session:
+        assert session.execute(text("SELECT stock FROM products WHERE id = 'prod-1'")).scalar_one() == 1
+        assert session.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000  # restored after BEGIN
+
+
+def test_a_writer_gives_up_after_the_busy_timeout(db_path: Path) -> None:
+    impatient = Database.from_url(f"sqlite:///{db_path}", busy_timeout_ms=200)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), impatient.write() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        impatient.dispose()
