@@ -279,6 +279,8 @@ class Worker:
     async def _rescue(self) -> None:
         now = self.clock()
         cutoff = now - timedelta(seconds=self.settings.lease_seconds)
+        if not await self._read(lambda s: consumer.has_expired_locks(s, cutoff)):
+            return
         rescue = await self._write(lambda s: consumer.rescue_expired(s, cutoff, now))
         if rescue.requeued or rescue.dead:
             log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead)

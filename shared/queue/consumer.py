@@ -206,6 +206,12 @@ def refresh_locks(session: Executor, worker_id: str, job_ids: list[str], now: da
     return affected(session, update(Job).where(held).values(locked_at=now))
 
 
+def has_expired_locks(session: Executor, cutoff: datetime) -> bool:
+    """A read, so an idle worker takes the write lock only when there is something to rescue."""
+    expired = and_(Job.status == "processing", Job.locked_at < cutoff)
+    return session.execute(select(Job.id).where(expired).limit(1)).first() is not None
+
+
 @dataclass(frozen=True)
 class Rescue:
     requeued: list[str]

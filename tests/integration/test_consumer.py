@@ -168,3 +168,12 @@ def test_claim_walks_the_claim_order_index_without_sorting_the_backlog(db: Datab
     details = [row[-1] for row in plan]
     assert any("USING INDEX idx_jobs_claim" in d for d in details), details
     assert not any("TEMP B-TREE" in d for d in details), details
+
+
+def test_expired_locks_are_seen_by_a_read(db: Database) -> None:
+    add(db, "o")
+    with db.write() as session:
+        consumer.claim(session, "w", 1, at(0))
+    with db.read() as session:
+        assert consumer.has_expired_locks(session, cutoff=at(0)) is False
+        assert consumer.has_expired_locks(session, cutoff=at(1)) is True
