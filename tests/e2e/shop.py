@@ -138,9 +138,7 @@ def jobs_by_id(bundle: Bundle, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         f"WHERE id IN ({', '.join('?' * len(wanted))})",
         wanted,
     )
-    return {
-        r[0]: {"type": r[1], "status": r[2], "attempts": r[3], "locked_by": r[4], "last_error": r[5]} for r in rows
-    }
+    return {r[0]: {"type": r[1], "status": r[2], "attempts": r[3], "locked_by": r[4], "last_error": r[5]} for r in rows}
 
 
 def assert_pipelines_done(bundle: Bundle, orders: Sequence[Order]) -> None:
@@ -148,9 +146,7 @@ def assert_pipelines_done(bundle: Bundle, orders: Sequence[Order]) -> None:
     follow-up still pending a day ahead; no other job, nothing failed, the dead-letter queue empty."""
     placed = {order["id"] for order in orders}
     assert {row[0] for row in bundle.sql("SELECT id FROM orders")} == placed
-    rows = bundle.sql(
-        "SELECT correlation_id, type, status, scheduled_at > datetime('now', '+23 hours') FROM jobs"
-    )
+    rows = bundle.sql("SELECT correlation_id, type, status, scheduled_at > datetime('now', '+23 hours') FROM jobs")
     found: dict[str, dict[str, list[str]]] = {}
     for order_id, job_type, status, a_day_ahead in rows:
         entry = f"{status}, a day ahead" if job_type == FOLLOWUP and a_day_ahead else status

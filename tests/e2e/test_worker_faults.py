@@ -78,9 +78,7 @@ def busiest(bundle: Bundle, workers: dict[str, str], *, at_least: int) -> tuple[
     return (worker_id, held[worker_id]) if count >= at_least else None
 
 
-def test_sigkill_of_a_busy_worker_its_jobs_are_rescued_by_the_other_two(
-    bundle: Bundle, placed: list[Order]
-) -> None:
+def test_sigkill_of_a_busy_worker_its_jobs_are_rescued_by_the_other_two(bundle: Bundle, placed: list[Order]) -> None:
     workers = three_workers(bundle)
     orders = place_orders(bundle, 45)
     placed.extend(orders)
