@@ -26,27 +26,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# The child-process environment and the SQLite queries are the tests' own helpers (tests/support).
+sys.path.insert(0, str(ROOT))
+from shared.clock import to_db  # noqa: E402
+from tests.support.processes import base_env  # noqa: E402
+from tests.support.queue import query, scalar  # noqa: E402
+
+__all__ = ["base_env", "query", "scalar"]
 BENCH_DIR = Path(__file__).resolve().parent
 
 
 # ---- environment and temp dirs -------------------------------------------------------------------
-
-
-def base_env(db_path: Path, **extra: str) -> dict[str, str]:
-    """A clean child environment, as the tests build it: PATH/HOME/LANG/TMPDIR plus what we set."""
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
-        DATA_DIR=str(db_path.parent / "data"),
-        PYTHONUNBUFFERED="1",
-        SIMULATED_LATENCY_SCALE="0",
-        LOG_FORMAT="json",
-    )
-    env.update(extra)
-    return env
 
 
 @contextlib.contextmanager
@@ -222,18 +214,6 @@ def connect(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def query(db_path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    conn = connect(db_path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def scalar(db_path: Path, sql: str, params: Sequence[Any] = ()) -> Any:
-    return query(db_path, sql, params)[0][0]
-
-
 def wait_until(
     predicate: Callable[[], bool],
     timeout: float,
@@ -256,7 +236,7 @@ def wait_until(
 
 def utc_text(moment: datetime | None = None) -> str:
     """The database's timestamp format: UTC `YYYY-MM-DD HH:MM:SS.SSS`."""
-    return (moment or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return to_db(moment or datetime.now(UTC))
 
 
 # ---- SQLite write-lock tracing (strace) ----------------------------------------------------------
