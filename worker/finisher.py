@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection
 
@@ -23,6 +24,7 @@ class Finisher:
     def __init__(
         self,
         db: Database,
+        executor: ThreadPoolExecutor,
         *,
         room: Callable[[int], int],
         refill: Refill,
@@ -32,6 +34,7 @@ class Finisher:
         """`room(k)`: how many jobs to claim when k running jobs settle; `refill` claims them and
         `on_claimed` starts them."""
         self._db = db
+        self._executor = executor
         self._room = room
         self._refill = refill
         self._on_claimed = on_claimed
@@ -56,7 +59,9 @@ class Finisher:
                 claimed: list[ClaimedJob] = []
                 room = self._room(len(batch))
                 try:
-                    results, claimed = await asyncio.to_thread(self._apply, [write for write, _ in batch], room)
+                    results, claimed = await asyncio.get_running_loop().run_in_executor(
+                        self._executor, self._apply, [write for write, _ in batch], room
+                    )
                 except Exception as exc:
                     results = [exc] * len(batch)  # the commit failed: each caller retries or gives up
                 for (_, future), result in zip(batch, results, strict=True):

@@ -34,9 +34,12 @@ from worker.wakeup import DataVersionWatcher
 T = TypeVar("T")
 log = get_logger("worker")
 
-# Writes are serialised anyway; a second thread lets reads proceed while a write waits for the lock.
-# More threads only add GIL hand-offs (measured: 1-2 threads beat 4 and 14).
+# Threads for the queue's own statements. Writes are serialised anyway; a second thread lets reads
+# proceed while a write waits for the lock. More only add GIL hand-offs (measured: 1-2 beat 4 and 14).
 DB_THREADS = 2
+# Threads for handlers' blocking calls: enough to overlap I/O waits on two cores, few enough to keep
+# GIL hand-offs down.
+HANDLER_THREADS = 4
 IDLE_WAKE_MAX = 0.05  # slowest data_version check when idle: new work still starts within ~50 ms
 WORKER_RECORD_TTL = timedelta(days=1)
 
@@ -63,14 +66,19 @@ class Worker:
         self._timeouts = settings.timeout_overrides()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._finisher = Finisher(db, room=self._room_after, refill=self._refill, on_claimed=self._start_jobs)
+        self._db_threads = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="queue-db")
+        self._finisher = Finisher(
+            db, self._db_threads, room=self._room_after, refill=self._refill, on_claimed=self._start_jobs
+        )
 
     # ---- process lifecycle -------------------------------------------------------------------
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        # DB calls run in threads so busy waits never block the loop; size the pool for them.
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="db"))
+        # Handlers' blocking work (their reads, PDF rendering, provider calls) uses the default pool;
+        # the queue's own statements have a small pool of their own, so a slow handler can never
+        # delay a heartbeat or a claim.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="handler"))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
         await self._write(lambda s: workers.register(s, self.id, self.settings.worker_concurrency, self.clock()))
@@ -91,6 +99,7 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._write(lambda s: workers.beat(s, self.id, 0, "stopped", self.clock()))
+            self._db_threads.shutdown(wait=False)
         log.info("worker.stopped", worker_id=self.id)
         return 0
 
@@ -293,14 +302,14 @@ class Worker:
             with self.db.read_conn() as connection:
                 return fn(connection)
 
-        return await asyncio.to_thread(call)
+        return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
 
     async def _write(self, fn: Callable[..., T]) -> T:
         def call() -> T:
             with self.db.write_conn() as connection:
                 return fn(connection)
 
-        return await asyncio.to_thread(call)
+        return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
 
     async def _finish(self, write: FinalWrite) -> bool:
         """A job's final write, batched with others. Shielded from shutdown cancellation; retried
