@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The child-process environment and the SQLite queries are the tests' own helpers (tests/support).
 sys.path.insert(0, str(ROOT))
 from shared.clock import to_db  # noqa: E402
-from tests.support.processes import base_env  # noqa: E402
+from tests.support.processes import Service, base_env, run_alembic  # noqa: E402
 from tests.support.queue import query, scalar  # noqa: E402
 
 __all__ = ["base_env", "query", "scalar"]
@@ -55,29 +55,18 @@ def workdir(prefix: str, keep: bool = False) -> Iterator[Path]:
 
 
 def migrate(db_path: Path) -> None:
-    """`alembic upgrade head` on a fresh file: the same call as tests.support.processes.run_alembic."""
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=base_env(db_path),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    """`alembic upgrade head` on a fresh file."""
+    run_alembic(db_path, "upgrade", "head")
 
 
 # ---- child processes ---------------------------------------------------------------------------
 
 
 @dataclass
-class Proc:
-    """A child process whose output goes to a log file."""
+class Proc(Service):
+    """A named child process whose output goes to a log file (the tests' Service, plus a name)."""
 
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    stop_signal: int = signal.SIGTERM
+    name: str = ""
 
     @property
     def pid(self) -> int:
@@ -91,16 +80,6 @@ class Proc:
 
     def alive(self) -> bool:
         return self.process.poll() is None
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(self.stop_signal)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        return self.process.returncode
 
 
 @dataclass
@@ -122,7 +101,7 @@ class Processes:
         log_path = log_dir / f"{name}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(list(args), cwd=cwd, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT)
-        proc = Proc(name, process, log_path, stop_signal)
+        proc = Proc(process, log_path, stop_signal=stop_signal, name=name)
         self.procs.append(proc)
         return proc
 

@@ -58,6 +58,7 @@ class Service:
     process: subprocess.Popen[bytes]
     log_path: Path
     base_url: str = ""
+    stop_signal: int = signal.SIGTERM
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -69,8 +70,9 @@ class Service:
         return self.process.wait(timeout=timeout)
 
     def stop(self, timeout: float = 30) -> int:
+        """Send the stop signal, wait, and kill if it does not exit in time; return the exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(self.stop_signal)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
