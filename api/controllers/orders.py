@@ -56,7 +56,6 @@ class OrderController(Controller):
         body: RawBody,
         db: NamedDependency[Database],
         simulator: NamedDependency[Simulator],
-        settings: NamedDependency[Settings],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
         """Check and take stock, charge the payment and enqueue the order's jobs, in one transaction."""
@@ -73,9 +72,7 @@ class OrderController(Controller):
             lines=[orders.OrderLine(line.product_id, line.quantity) for line in request.items],
             payment_token=request.payment_token,
         )
-        result = orders.place_order(
-            db, simulator, command, clock=utcnow, data_dir=settings.resolved_data_dir(), idempotency=claim
-        )
+        result = orders.place_order(db, simulator, command, clock=utcnow, idempotency=claim)
         if isinstance(result, StoredResponse):
             return replay(result)
         return Response(result, status_code=HTTPStatus.CREATED)

@@ -106,7 +106,6 @@ def place_order(
     command: PlaceOrder,
     *,
     clock: Clock,
-    data_dir: Path,
     idempotency: IdempotencyClaim | None = None,
 ) -> OrderView | StoredResponse:
     """Place an order, or return the stored response of an earlier request with the same key."""

@@ -47,7 +47,6 @@ def place_orders(db_path: Path, count: int, lines: Sequence[tuple[str, int]] = (
                 Simulator(settings),
                 PlaceOrder(f"user-{i}", [OrderLine(p, q) for p, q in lines]),
                 clock=utcnow,
-                data_dir=db_path.parent,
             ).id  # type: ignore[union-attr]
             for i in range(count)
         ]
