@@ -8,7 +8,7 @@ argument where tests need to move time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
 
@@ -34,7 +34,3 @@ def to_api(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def later(clock: Clock, seconds: float) -> datetime:
-    return clock() + timedelta(seconds=seconds)

@@ -114,8 +114,7 @@ class Worker:
             running=len(self.running),
             grace_seconds=self.settings.shutdown_grace_seconds,
         )
-        self._stopping.set()
-        self._wake.set()
+        self.stop()
 
     def stop(self) -> None:
         """Ask for a graceful stop (what the first SIGTERM does)."""

@@ -32,10 +32,6 @@ class ClaimedJob:
     locked_by: str
     correlation_id: str | None = field(default=None, compare=False)
 
-    @property
-    def attempts_left(self) -> int:
-        return self.max_attempts - self.attempts
-
 
 def _held(job: ClaimedJob) -> ColumnElement[bool]:
     return and_(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,9 +72,3 @@ class JobRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._types
-
-    def __iter__(self) -> Iterator[JobType]:
-        return iter(self._types.values())
-
-    def names(self) -> list[str]:
-        return sorted(self._types)
