@@ -13,7 +13,6 @@ from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.lifespan import database_lifespan
 from shared.config import Settings, load_settings
-from shared.services.simulation import Simulator
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -21,7 +20,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     return Litestar(
         route_handlers=CONTROLLERS,
-        state=State({"settings": settings, "simulator": Simulator(settings)}),
+        state=State({"settings": settings}),
         dependencies=DEPENDENCIES,
         lifespan=[database_lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -9,7 +9,7 @@ from litestar.di import Provide
 
 from shared.config import Settings
 from shared.db import Database
-from shared.services.simulation import Simulator
+from shared.services.providers import Providers
 
 
 def provide_settings(state: State) -> Settings:
@@ -20,12 +20,12 @@ def provide_db(state: State) -> Database:
     return cast("Database", state.db)
 
 
-def provide_simulator(state: State) -> Simulator:
-    return cast("Simulator", state.simulator)
+def provide_providers(state: State) -> Providers:
+    return cast("Providers", state.providers)
 
 
 DEPENDENCIES = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "db": Provide(provide_db, sync_to_thread=False),
-    "simulator": Provide(provide_simulator, sync_to_thread=False),
+    "providers": Provide(provide_providers, sync_to_thread=False),
 }

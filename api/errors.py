@@ -20,8 +20,9 @@ from api.schemas import (
     ErrorInfo,
     field_error,
 )
+from shared.errors import FieldError
 from shared.logging import get_logger
-from shared.queue.errors import EnqueueError, FieldError
+from shared.queue.errors import EnqueueError
 from shared.shop.errors import (
     DomainError,
     IdempotencyConflictError,

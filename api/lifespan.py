@@ -1,4 +1,4 @@
-"""The database lives as long as the app: built at start-up, its connections closed at shutdown."""
+"""Resources live as long as the app: built at start-up, closed at shutdown."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
+from shared.services.providers import Providers
+from shared.services.simulation import Simulator
 
 
 @asynccontextmanager
@@ -16,9 +19,12 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     # No connection is opened here: the app must start even when the database is unreachable,
     # so that /health can report it.
-    database = Database.from_url(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    database = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    providers_db = Database(settings.resolved_providers_url(), busy_timeout_ms=settings.busy_timeout_ms)
     app.state.db = database
+    app.state.providers = Providers(providers_db, Simulator(settings), utcnow)
     try:
         yield
     finally:
         database.dispose()
+        providers_db.dispose()

@@ -1,4 +1,4 @@
-"""Request and response bodies that belong to the HTTP layer (shop views live in shared.shop.views)."""
+"""Request bodies, the error envelope, and strict decoding of JSON bodies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from shared.queue.errors import FieldError
+from shared.errors import FieldError
 from shared.shop.errors import InvalidRequestError
 
 MAX_ORDER_LINES = 100
@@ -53,18 +53,6 @@ class ErrorBody(ResponseBody):
     """Every error response: `{"error": {"code", "message", "details": [{"field", "message"}]}}`."""
 
     error: ErrorInfo
-
-
-class QueueCounts(ResponseBody):
-    pending: int
-    processing: int
-
-
-class Health(ResponseBody, omit_defaults=True):
-    status: str
-    database: str
-    queue: QueueCounts | None = None
-    live_workers: int | None = None  # workers that heartbeated within three heartbeat periods
 
 
 def field_error(path: str, message: str) -> FieldError:

@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from shared.config import load_settings
-from shared.db.engine import make_engine
 from shared.db.metadata import load_metadata
+from shared.queue.backends import backend_for
 
 config = context.config
 if config.config_file_name is not None:  # log "Running upgrade ..." lines, as alembic.ini says
@@ -42,7 +42,8 @@ def run_migrations_online() -> None:
     settings = load_settings()
     # Batch mode copies and renames tables; with foreign keys enforced that can cascade-delete
     # child rows. They stay off here and foreign_key_check runs before the commit instead.
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms, foreign_keys=False)
+    backend = backend_for(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    engine = backend.create_engine(foreign_keys=False)
     try:
         with engine.connect() as raw_connection:
             connection = raw_connection.execution_options(sqlite_begin="IMMEDIATE")

@@ -28,10 +28,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     busy_timeout_ms: int = 5000
     max_body_bytes: int = 64 * 1024
 
+    # Modules whose job types the worker runs and the API can enqueue (`module` or `module:attribute`).
+    job_modules: str = "shared.shop.jobs"
     worker_concurrency: int = 10
+    # Claimed jobs a worker keeps ready beyond its running ones, so a freed slot starts the next job
+    # without waiting for the database (fast jobs); 0 suits long jobs shared by many workers.
+    prefetch: int = 0
     poll_interval: float = 1.0
-    wake_interval: float = 0.02
-    claim_batch: int = 10
+    wake_interval: float = 0.001
+    claim_batch: int = 64
     lease_seconds: float = 60.0
     heartbeat_seconds: float = 5.0
     shutdown_grace_seconds: float = 25.0
@@ -43,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     simulated_latency_scale: float = 1.0
     simulated_failure_rate: float | None = None
+    # Where the simulated providers record deliveries (they stand for remote services, so not in the
+    # shop's database); empty: a SQLite file `providers.db` in the data directory.
+    providers_database_url: str = ""
 
     def __post_init__(self) -> None:
         if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
@@ -50,6 +58,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if self.prefetch < 0:
+            raise ConfigError("PREFETCH must not be negative")
+        if not self.job_module_list():
+            raise ConfigError("JOB_MODULES must name at least one module")
         for name in (
             "poll_interval",
             "wake_interval",
@@ -83,9 +95,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             result[name.strip()] = seconds
         return result
 
+    def job_module_list(self) -> list[str]:
+        return [part.strip() for part in self.job_modules.split(",") if part.strip()]
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def resolved_providers_url(self) -> str:
+        return self.providers_database_url or f"sqlite:///{self.resolved_data_dir() / 'providers.db'}"
 
     def resolved_data_dir(self) -> Path:
         """The directory for generated files: DATA_DIR, else the SQLite file's directory."""

@@ -7,32 +7,22 @@ from __future__ import annotations
 
 import socket
 import sys
-from datetime import timedelta
-
-from sqlalchemy import select
 
 from shared.clock import utcnow
 from shared.config import load_settings
 from shared.db import Database
-from shared.queue.models import WorkerRecord
+from shared.queue import queries
 
 
 def main() -> int:
     settings = load_settings()
-    db = Database.from_url(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-    fresh_since = utcnow() - timedelta(seconds=settings.heartbeat_seconds * 3)
+    db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
-        with db.read() as session:
-            alive = session.execute(
-                select(WorkerRecord.id).where(
-                    WorkerRecord.hostname == socket.gethostname(),
-                    WorkerRecord.status == "running",
-                    WorkerRecord.last_seen_at >= fresh_since,
-                )
-            ).first()
+        with db.read() as tx:
+            alive = queries.live_workers(tx, utcnow(), settings.heartbeat_seconds, hostname=socket.gethostname())
     finally:
         db.dispose()
-    if alive is None:
+    if not any(worker.status == "running" for worker in alive):
         print("no live worker heartbeat on this host", file=sys.stderr)  # noqa: T201
         return 1
     return 0

@@ -1,5 +1,11 @@
-"""The worker runtime: claim in batches, run handlers concurrently outside any transaction, finish
-each job in a short fenced write, heartbeat, rescue expired leases, drain on SIGTERM."""
+"""The worker runtime: one pump settles finished jobs and claims new ones in a single short write
+transaction per round; handlers run concurrently as asyncio tasks outside any transaction.
+
+Hand-offs go one way. A job's task pushes its outcome to a list and starts the next claimed job
+from the local buffer at once; the pump takes every outcome gathered since its last round, settles
+them (each fenced on its claim) and refills the buffer in the same transaction, on the database's
+write thread: one thread hand-off per round, however many jobs it carries.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +15,29 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from contextlib import AsyncExitStack
 from datetime import timedelta
-from typing import TypeVar
-
-from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
-from structlog.stdlib import BoundLogger
+from functools import partial
+from typing import Any
 
 from shared.clock import Clock, utcnow
 from shared.config import Settings
-from shared.db import Database
+from shared.db import Database, Tx
 from shared.logging import get_logger
-from shared.queue import consumer, workers
-from shared.queue.consumer import ClaimedJob
-from shared.queue.errors import EnqueueError
-from shared.queue.handlers import Handler, JobContext, PermanentJobError
-from shared.queue.registry import JobRegistry
-from shared.queue.retry import backoff_seconds
-from worker.finisher import FinalWrite, Finisher
-from worker.wakeup import DataVersionWatcher
+from shared.queue import store, workers
+from shared.queue.context import ClaimedJob, JobContext, WorkerEnv
+from shared.queue.errors import EnqueueError, PermanentJobError
+from shared.queue.policy import QueuePolicy
+from shared.queue.registry import JobTypes
+from shared.queue.store import Kind, Outcome, Settled
 
-T = TypeVar("T")
 log = get_logger("worker")
 
-# Threads for the queue's own statements. Writes are serialised anyway; a second thread lets reads
-# proceed while a write waits for the lock. More only add GIL hand-offs (measured: 1-2 beat 4 and 14).
-DB_THREADS = 2
-# Threads for handlers' blocking calls: enough to overlap I/O waits on two cores, few enough to keep
-# GIL hand-offs down.
-HANDLER_THREADS = 4
-IDLE_WAKE_MAX = 0.05  # slowest data_version check when idle: new work still starts within ~50 ms
+IDLE_WAKE_MAX = 0.005  # slowest data_version check when idle: new work still starts within a few ms
 WORKER_RECORD_TTL = timedelta(days=1)
+FLUSH_BACKOFF_MAX = 2.0
+ABANDON_AFTER_FAILED_FLUSHES = 5
 
 
 class Worker:
@@ -49,63 +45,71 @@ class Worker:
         self,
         settings: Settings,
         db: Database,
-        registry: JobRegistry,
-        handlers: dict[str, Handler],
+        job_types: JobTypes,
         *,
         clock: Clock = utcnow,
         rng: random.Random | None = None,
+        burst: bool = False,
     ) -> None:
         self.settings = settings
         self.db = db
-        self.registry = registry
-        self.handlers = handlers
+        self.job_types = job_types
         self.clock = clock
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.id = workers.new_worker_id(settings.worker_id)
-        self.running: dict[asyncio.Task[None], ClaimedJob] = {}
-        self._timeouts = settings.timeout_overrides()
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._db_threads = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="queue-db")
-        self._finisher = Finisher(
-            db, self._db_threads, room=self._room_after, refill=self._refill, on_claimed=self._start_jobs
+        self.burst = burst
+        self.policy = QueuePolicy(
+            retry_base_seconds=settings.retry_base_seconds,
+            retry_max_seconds=settings.retry_max_seconds,
+            lease_seconds=settings.lease_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            default_timeout_seconds=settings.job_timeout_seconds,
+            timeout_overrides=settings.timeout_overrides(),
+            rng=rng or random.Random(),  # noqa: S311 - jitter, not security
         )
+        self.id = workers.new_worker_id(settings.worker_id)
+        self.capacity = settings.worker_concurrency
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.ready: deque[ClaimedJob] = deque()
+        self.outcomes: list[Outcome] = []
+        self._resources: dict[int, Any] = {}
+        self._cancel_requested: set[str] = set()
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._idle = False  # the pump sleeps until something changes: the watcher may wake it
+        self._maybe_work = True  # the last claim was full, or something may have arrived since
+        self._checks: list[tuple[str, asyncio.Future[bool]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- process lifecycle -------------------------------------------------------------------
 
     async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        # Handlers' blocking work (their reads, PDF rendering, provider calls) uses the default pool;
-        # the queue's own statements have a small pool of their own, so a slow handler can never
-        # delay a heartbeat or a claim.
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="handler"))
+        self._loop = loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
-        await self._write(lambda s: workers.register(s, self.id, self.settings.worker_concurrency, self.clock()))
-        log.info("worker.started", worker_id=self.id, concurrency=self.settings.worker_concurrency)
-        background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._finisher.run())]
-        if self.db.is_sqlite:
-            watcher = DataVersionWatcher(
-                self.db.engine, self._wake, interval=self.settings.wake_interval, idle_max=IDLE_WAKE_MAX
-            )
-            background.append(asyncio.create_task(watcher.run()))
-        try:
-            await self._rescue()
-            await self._claim_loop()
-            await self._drain()
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self._write(lambda s: workers.beat(s, self.id, 0, "stopped", self.clock()))
-            self._db_threads.shutdown(wait=False)
+        env = WorkerEnv(self.settings, self.db, self.clock)
+        async with AsyncExitStack() as stack:
+            for registry in self.job_types.registries:
+                self._resources[id(registry)] = await stack.enter_async_context(registry.resource_factory(env))
+            await self.db.run_write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+            log.info("worker.started", worker_id=self.id, concurrency=self.capacity, burst=self.burst)
+            watcher = self.db.backend.wake_source(interval=self.settings.wake_interval, idle_max=IDLE_WAKE_MAX)
+            watcher.start(self._on_foreign_commit)
+            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            try:
+                await self._rescue()
+                await self._pump()
+                await self._drain()
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+                watcher.stop()
+                with contextlib.suppress(Exception):
+                    await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
         log.info("worker.stopped", worker_id=self.id)
         return 0
 
     def _on_signal(self, sig: int) -> None:
-        if self._stopping.is_set():
-            # Second signal: leave now. Unfinished jobs are rescued when their lease expires.
+        if self._stopping:
+            # Second signal: leave now. Unfinished jobs are rescued once this worker misses its beats.
             log.warning("worker.forced_exit", signal=signal.Signals(sig).name, running=len(self.running))
             os._exit(128 + sig)
         log.info(
@@ -118,148 +122,253 @@ class Worker:
 
     def stop(self) -> None:
         """Ask for a graceful stop (what the first SIGTERM does)."""
-        self._stopping.set()
+        self._stopping = True
         self._wake.set()
 
-    async def _drain(self) -> None:
-        """Let running jobs finish within the grace period; hand the rest back unspent."""
-        with contextlib.suppress(Exception):
-            await self._write(lambda s: workers.beat(s, self.id, len(self.running), "stopping", self.clock()))
-        tasks = list(self.running)
-        if not tasks:
-            return
-        _, unfinished = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
-        for task in unfinished:
-            task.cancel()
-        await asyncio.gather(*unfinished, return_exceptions=True)
+    def _on_foreign_commit(self) -> None:
+        """From the watcher's thread: only an idle pump needs telling (a busy one is looking anyway)."""
+        if self._idle and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._notice_commit)
 
-    # ---- claiming ----------------------------------------------------------------------------
+    def _notice_commit(self) -> None:
+        self._maybe_work = True
+        self._wake.set()
 
-    async def _claim_loop(self) -> None:
-        while not self._stopping.is_set():
+    # ---- the pump ----------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        failures = 0
+        while True:
             self._wake.clear()  # before looking, so a change during the look is not missed
-            free = self.settings.worker_concurrency - len(self.running)
-            if free > 0:
-                batch = min(free, self.settings.claim_batch)
+            want = self._room()
+            if self.outcomes or (want and self._maybe_work):
+                if not self.outcomes and not await self._due_work_exists():
+                    self._maybe_work = False
+                    continue
+                batch, self.outcomes = self.outcomes, []
                 try:
-                    claimed = await self._claim(batch)
-                except OperationalError as exc:  # e.g. the disk is full; the jobs stay pending
-                    log.warning("worker.claim_failed", error=str(exc))
-                    claimed = []
-                self._start_jobs(claimed)
-                if len(claimed) == batch:
-                    continue  # there may be more due work and free slots
-            try:
-                timeout = await self._idle_timeout()
-            except OperationalError as exc:
-                log.warning("worker.poll_failed", error=str(exc))
-                timeout = self.settings.poll_interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                    settled, claimed, cancels = await self.db.run_write(partial(self._round, batch=batch, want=want))
+                except Exception as exc:
+                    failures += 1
+                    batch = self._after_failed_round(batch, exc, failures)
+                    self.outcomes[:0] = batch
+                    await asyncio.sleep(min(FLUSH_BACKOFF_MAX, 0.05 * 2**failures))
+                    continue
+                failures = 0
+                self._report(settled)
+                self._accept(claimed)
+                self._cancel(cancels)
+                self._maybe_work = len(claimed) == want and want > 0
+                continue
+            if self._stopping:
+                return
+            if self.burst and not self.running and not self.ready:
+                log.info("worker.burst_done", worker_id=self.id)
+                return
+            await self._sleep()
 
-    def _start_jobs(self, jobs: list[ClaimedJob]) -> None:
-        for job in jobs:
-            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
-            self.running[task] = job
-            task.add_done_callback(self._job_done)
-
-    def _room_after(self, settling: int) -> int:
-        """Jobs to claim in the transaction that settles `settling` running jobs."""
-        if self._stopping.is_set():
+    def _room(self) -> int:
+        """Jobs to claim now: free slots plus the prefetch buffer's room, at most CLAIM_BATCH."""
+        if self._stopping:
             return 0
-        free = self.settings.worker_concurrency - len(self.running) + settling
+        free = self.capacity + self.settings.prefetch - len(self.running) - len(self.ready)
         return max(0, min(free, self.settings.claim_batch))
 
-    def _refill(self, connection: Connection, limit: int) -> list[ClaimedJob]:
-        return consumer.claim(connection, self.id, limit, self.clock())
-
-    async def _claim(self, limit: int) -> list[ClaimedJob]:
+    async def _due_work_exists(self) -> bool:
+        """A read before an idle claim, so idle workers never take the write lock for nothing."""
         now = self.clock()
-        if not await self._read(lambda s: consumer.has_due_work(s, now)):
-            return []  # nothing due: no write transaction, no write lock
-        return await self._write(lambda s: consumer.claim(s, self.id, limit, self.clock()))
+        try:
+            return await self.db.run_read(lambda tx: store.has_due_work(tx, now))
+        except Exception as exc:
+            log.warning("worker.poll_failed", error=str(exc))
+            return False
 
-    async def _idle_timeout(self) -> float:
-        """Sleep until the next scheduled job is due, at most POLL_INTERVAL."""
-        poll = self.settings.poll_interval
-        if len(self.running) >= self.settings.worker_concurrency:
-            return poll  # a finishing job wakes us
-        due = await self._read(consumer.next_due_at)
-        if due is None:
-            return poll
-        return max(0.0, min(poll, (due - self.clock()).total_seconds()))
+    def _round(self, tx: Tx, *, batch: list[Outcome], want: int) -> tuple[list[Settled], list[ClaimedJob], list[str]]:
+        now = self.clock()
+        settled = store.settle(tx, batch, now, self.policy) if batch else []
+        claimed = store.claim(tx, self.id, want, now) if want else []
+        cancels = store.cancel_requests(tx, self.id) if self.running else []
+        return settled, claimed, cancels
 
-    def _job_done(self, task: asyncio.Task[None]) -> None:
-        self.running.pop(task, None)
-        self._wake.set()  # a slot is free
+    def _after_failed_round(self, batch: list[Outcome], exc: Exception, failures: int) -> list[Outcome]:
+        """Keep the outcomes for the next round, unless they keep failing: then let their leases run
+        out (another worker rescues them) rather than retry forever."""
+        if self.db.backend.unavailable(exc) or failures < ABANDON_AFTER_FAILED_FLUSHES:
+            log.warning("worker.round_failed", error=f"{type(exc).__name__}: {exc}", failures=failures)
+            return batch
+        log.exception("worker.outcomes_abandoned", jobs=[o.job.id for o in batch], exc_info=exc)
+        return []
 
-    # ---- running one job ---------------------------------------------------------------------
+    async def _sleep(self) -> None:
+        """Until something changes: a job finishes, another connection commits, a delayed job is
+        due, or POLL_INTERVAL passes."""
+        timeout = self.settings.poll_interval
+        if len(self.running) < self.capacity:
+            try:
+                due = await self.db.run_read(store.next_due_at)
+            except Exception as exc:
+                log.warning("worker.poll_failed", error=str(exc))
+                due = None
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self.clock()).total_seconds()))
+        self._idle = True
+        try:
+            if not self._wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            self._idle = False
+        self._maybe_work = True
 
-    def timeout_for(self, job_type: str) -> float:
-        if job_type in self._timeouts:
-            return self._timeouts[job_type]
-        if job_type in self.registry:
-            configured = self.registry.get(job_type).timeout_seconds
-            if configured is not None:
-                return configured
-        return self.settings.job_timeout_seconds
+    # ---- running jobs ------------------------------------------------------------------------
+
+    def _accept(self, claimed: list[ClaimedJob]) -> None:
+        self.ready.extend(claimed)
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        while self.ready and len(self.running) < self.capacity:
+            job = self.ready.popleft()
+            self.running[job.id] = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.running.pop(outcome.job.id, None)
+        self._cancel_requested.discard(outcome.job.id)
+        self.outcomes.append(outcome)
+        if self._stopping:
+            self._hand_back_ready()
+        else:
+            self._start_ready()
+        self._wake.set()
+
+    def _hand_back_ready(self) -> None:
+        while self.ready:
+            self.outcomes.append(Outcome(self.ready.popleft(), Kind.HANDED_BACK))
 
     async def _execute(self, job: ClaimedJob) -> None:
         started = time.monotonic()
-        bound = log.bind(job_id=job.id, type=job.type, attempt=job.attempts, worker_id=self.id)
-        context = JobContext(job)
+        outcome: Outcome
         try:
-            job_type = self.registry.get(job.type)
-            handler = self.handlers.get(job.type)
-            if handler is None:
-                raise PermanentJobError(f"no handler for job type {job.type!r} in this worker")
+            job_type = self.job_types.get(job.type)
             payload = job_type.validate(job.payload)
-            timeout = self.timeout_for(job.type)
+            context = JobContext(job, self._resources[id(job_type.registry)], self._already_done)
+            timeout = self.policy.timeout_for(job.type, job_type.timeout_seconds)
+            limit = asyncio.timeout(timeout)
             try:
-                async with asyncio.timeout(timeout):
-                    await handler(context, payload)
+                async with limit:
+                    await job_type.handler(context, payload)
             except TimeoutError:
-                raise TimeoutError(f"timed out after {timeout:g}s") from None
+                if not limit.expired():
+                    raise
+                outcome = Outcome(job, Kind.FAILED, f"TimeoutError: timed out after {timeout:g}s")
+            else:
+                outcome = Outcome(job, Kind.COMPLETED, completion=context.completion)
         except asyncio.CancelledError:
-            if self._stopping.is_set():
-                handed_back = await self._finish(lambda s: consumer.hand_back(s, job, self.clock()))
-                bound.info("job.handed_back", handed_back=handed_back)
-                return
-            raise
+            if job.id in self._cancel_requested:
+                outcome = Outcome(job, Kind.CANCELLED, "cancelled while running, on request")
+            else:  # shutdown past the grace period: hand the job back unspent
+                outcome = Outcome(job, Kind.HANDED_BACK)
         except (PermanentJobError, EnqueueError) as exc:
             # Unknown type, bad payload, missing data: retrying cannot help.
-            error = f"{type(exc).__name__}: {exc}"
-            filed = await self._finish(lambda s: consumer.dead_letter(s, job, error, self.clock()))
-            bound.error("job.dead_lettered", error=error, retried=False, fenced_out=not filed)
-            return
+            outcome = Outcome(job, Kind.DEAD, f"{type(exc).__name__}: {exc}")
         except Exception as exc:
-            await self._fail(job, f"{type(exc).__name__}: {exc}", bound)
-            return
-        done = await self._finish(lambda s: self._complete(s, job, context))
-        if done:
-            bound.info("job.completed", duration_ms=round((time.monotonic() - started) * 1000, 1))
-        else:
-            bound.warning("job.completion_ignored", reason="lease lost: another worker holds the job")
+            outcome = Outcome(job, Kind.FAILED, f"{type(exc).__name__}: {exc}")
+        outcome.duration = time.monotonic() - started
+        self._finish(outcome)
 
-    def _complete(self, connection: Connection, job: ClaimedJob, context: JobContext) -> bool:
-        if not consumer.complete(connection, job, self.clock()):
-            return False
-        for hook in context.completion_hooks:
-            hook(connection)
-        return True
+    def _cancel(self, job_ids: list[str]) -> None:
+        """Cancel running jobs an operator asked to cancel; they stop at their next await."""
+        for job_id in job_ids:
+            task = self.running.get(job_id)
+            if task is not None and job_id not in self._cancel_requested:
+                self._cancel_requested.add(job_id)
+                task.cancel()
 
-    async def _fail(self, job: ClaimedJob, error: str, bound: BoundLogger) -> None:
-        now = self.clock()
-        if job.attempts >= job.max_attempts:
-            filed = await self._finish(lambda s: consumer.dead_letter(s, job, error, now))
-            bound.error("job.dead_lettered", error=error, retried=True, fenced_out=not filed)
-            return
-        delay = backoff_seconds(
-            job.attempts, base=self.settings.retry_base_seconds, cap=self.settings.retry_max_seconds, rng=self.rng
-        )
-        run_at = now + timedelta(seconds=delay)
-        await self._finish(lambda s: consumer.retry_later(s, job, error, run_at, now))
-        bound.warning("job.failed", error=error, retry_in_seconds=round(delay, 3))
+    async def _already_done(self, key: str) -> bool:
+        """Whether a completed job recorded this step key; every job asking in the same loop
+        iteration shares one read."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if not self._checks:
+            asyncio.get_running_loop().call_soon(self._run_checks)
+        self._checks.append((key, future))
+        return await future
+
+    def _run_checks(self) -> None:
+        checks, self._checks = self._checks, []
+        keys = [key for key, _ in checks]
+
+        async def check() -> None:
+            try:
+                done = await self.db.run_read(lambda tx: store.already_done(tx, keys))
+            except Exception as exc:
+                for _, future in checks:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            for key, future in checks:
+                if not future.done():
+                    future.set_result(key in done)
+
+        asyncio.get_running_loop().create_task(check())
+
+    def _report(self, settled: list[Settled]) -> None:
+        for result in settled:
+            job = result.outcome.job
+            duration = result.outcome.duration
+            fields: dict[str, Any] = {
+                "job_id": job.id,
+                "type": job.type,
+                "attempt": job.attempts,
+                "worker_id": self.id,
+                "workflow_id": job.workflow_id,
+                "duration_ms": None if duration is None else round(duration * 1000, 1),
+            }
+            applied = result.applied
+            if applied is None:
+                log.warning("job.outcome_ignored", outcome=result.outcome.kind.value, reason="lease lost", **fields)
+            elif applied is Kind.COMPLETED:
+                log.info("job.completed", outcome="completed", **fields)
+            elif applied is Kind.FAILED:
+                log.warning(
+                    "job.failed",
+                    outcome="retried",
+                    error=result.error,
+                    retry_in_seconds=round(result.retry_delay or 0, 3),
+                    **fields,
+                )
+            elif applied is Kind.DEAD:
+                log.error("job.dead_lettered", outcome="dead_lettered", error=result.error, **fields)
+            elif applied is Kind.CANCELLED:
+                log.info("job.cancelled", outcome="cancelled", **fields)
+            else:
+                log.info("job.handed_back", outcome="handed_back", **fields)
+
+    # ---- shutdown ----------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        """Let running jobs finish within the grace period, hand the rest back unspent, then settle."""
+        self._hand_back_ready()
+        with contextlib.suppress(Exception):
+            running = len(self.running)
+            await self.db.run_write(lambda tx: workers.beat(tx, self.id, running, "stopping", self.clock()))
+        tasks = list(self.running.values())
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        for attempt in range(5):
+            if not self.outcomes:
+                return
+            batch, self.outcomes = self.outcomes, []
+            try:
+                settled, _, _ = await self.db.run_write(partial(self._round, batch=batch, want=0))
+            except Exception as exc:
+                log.warning("worker.final_round_failed", error=str(exc), attempt=attempt + 1)
+                self.outcomes[:0] = batch
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            self._report(settled)
 
     # ---- heartbeat and rescue ----------------------------------------------------------------
 
@@ -269,54 +378,28 @@ class Worker:
             try:
                 await self._heartbeat()
                 await self._rescue()
-            except OperationalError as exc:  # keep beating; the next round may get through
-                log.warning("worker.heartbeat_failed", error=str(exc))
+            except Exception as exc:  # keep beating; the next round may get through
+                log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _heartbeat(self) -> None:
-        job_ids = [job.id for job in self.running.values()]
-        status = "stopping" if self._stopping.is_set() else "running"
+        status = "stopping" if self._stopping else "running"
+        running = len(self.running)
 
-        def beat(connection: Connection) -> None:
+        def beat(tx: Tx) -> list[str]:
             now = self.clock()
-            consumer.refresh_locks(connection, self.id, job_ids, now)
-            workers.beat(connection, self.id, len(job_ids), status, now)
-            workers.prune(connection, now - WORKER_RECORD_TTL)
+            store.refresh_locks(tx, self.id, now)
+            workers.beat(tx, self.id, running, status, now)
+            workers.prune(tx, now - WORKER_RECORD_TTL)
+            return store.cancel_requests(tx, self.id) if running else []
 
-        await self._write(beat)
+        self._cancel(await self.db.run_write(beat))
 
     async def _rescue(self) -> None:
         now = self.clock()
-        cutoff = now - timedelta(seconds=self.settings.lease_seconds)
-        if not await self._read(lambda s: consumer.has_expired_locks(s, cutoff)):
+        if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
             return
-        rescue = await self._write(lambda s: consumer.rescue_expired(s, cutoff, now))
+        rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
         if rescue.requeued or rescue.dead:
-            log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead)
+            log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead, worker_id=self.id)
+            self._maybe_work = True
             self._wake.set()
-
-    # ---- database calls, always off the event loop --------------------------------------------
-
-    async def _read(self, fn: Callable[..., T]) -> T:
-        def call() -> T:
-            with self.db.read_conn() as connection:
-                return fn(connection)
-
-        return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
-
-    async def _write(self, fn: Callable[..., T]) -> T:
-        def call() -> T:
-            with self.db.write_conn() as connection:
-                return fn(connection)
-
-        return await asyncio.get_running_loop().run_in_executor(self._db_threads, call)
-
-    async def _finish(self, write: FinalWrite) -> bool:
-        """A job's final write, batched with others. Shielded from shutdown cancellation; retried
-        briefly if the database is unavailable, after which the lease rescue takes over."""
-        for attempt in range(3):
-            try:
-                return await asyncio.shield(self._finisher.submit(write))
-            except OperationalError as exc:
-                log.warning("job.finish_retry", error=str(exc), attempt=attempt + 1)
-                await asyncio.sleep(0.2 * (attempt + 1))
-        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -14,14 +13,16 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
 from litestar.response import File
 
 from api.errors import error_responses
+from api.idempotency import IdempotentRequest, StoredResponse, request_hash
 from api.schemas import CreateOrder, decode_strict
+from api.views import OrderView, order_view
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db import Database
-from shared.services.simulation import Simulator
+from shared.services.providers import Providers
 from shared.shop import orders
-from shared.shop.idempotency import IdempotencyClaim, StoredResponse
-from shared.shop.views import OrderView
+from shared.shop.invoices import invoice_path, invoice_url
+from shared.shop.order_store import OrderLine
 
 PLACE_ORDER_SCOPE = "POST /orders"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -46,68 +47,69 @@ class OrderController(Controller):
         operation_id="PlaceOrder",
         summary="Place an order",
         status_code=HTTPStatus.CREATED,
-        sync_to_thread=True,
         responses=error_responses(400, 402, 404, 409, 413, 422),
     )
-    def place_order(
+    async def place_order(
         self,
         *,
         data: JSONBody[CreateOrder],
         body: RawBody,
         db: NamedDependency[Database],
-        simulator: NamedDependency[Simulator],
+        providers: NamedDependency[Providers],
         idempotency_key: IdempotencyKey = None,
-    ) -> Response[OrderView]:
-        """Check and take stock, charge the payment and enqueue the order's jobs, in one transaction."""
+    ) -> Response[Any]:
+        """Authorise the payment, then take stock, save the order and enqueue its jobs in one transaction."""
         # `data` gives the OpenAPI schema and a first check, but Litestar converts leniently ("2"
         # would become 2), so the order itself is decoded again from the raw body with strict rules.
         request = decode_strict(body, CreateOrder)
-        claim = (
+        replays = (
             None
             if idempotency_key is None
-            else IdempotencyClaim(idempotency_key, PLACE_ORDER_SCOPE, request_hash(request))
+            else IdempotentRequest(
+                idempotency_key, PLACE_ORDER_SCOPE, request_hash(request), HTTPStatus.CREATED, _render, utcnow
+            )
         )
         command = orders.PlaceOrder(
             user_id=request.user_id,
-            lines=[orders.OrderLine(line.product_id, line.quantity) for line in request.items],
+            lines=[OrderLine(line.product_id, line.quantity) for line in request.items],
             payment_token=request.payment_token,
         )
-        result = orders.place_order(db, simulator, command, clock=utcnow, idempotency=claim)
-        if isinstance(result, StoredResponse):
-            return replay(result)
-        return Response(result, status_code=HTTPStatus.CREATED)
+        placed = await orders.place_order(db, providers, command, clock=utcnow, replays=replays)
+        if placed.replay is not None:
+            return replay(placed.replay)
+        assert placed.order is not None  # noqa: S101 - one of the two is set
+        return Response(order_view(placed.order, None), status_code=HTTPStatus.CREATED)
 
     @get(
         "/{order_id:str}",
         operation_id="GetOrder",
         summary="Get an order with its pipeline",
-        sync_to_thread=True,
         responses=error_responses(404),
     )
-    def get_order(
+    async def get_order(
         self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
     ) -> OrderView:
         """The order, its items, every job of its pipeline and, once generated, its invoice URL."""
-        with db.read() as session:
-            return orders.get_order(session, order_id, data_dir=settings.resolved_data_dir())
+        details = await db.run_read(lambda tx: orders.get_order(tx, order_id))
+        has_invoice = invoice_path(settings.resolved_data_dir(), order_id).is_file()
+        return order_view(details, invoice_url(order_id) if has_invoice else None)
 
     @get(
         "/{order_id:str}/invoice",
         operation_id="GetOrderInvoice",
         summary="Download an order's invoice",
         media_type="application/pdf",
-        sync_to_thread=True,
         responses={
             200: ResponseSpec(None, description="The invoice PDF", media_type="application/pdf"),
             **error_responses(404),
         },
     )
-    def get_invoice(
+    async def get_invoice(
         self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
     ) -> File:
         """The invoice PDF; 404 until the worker has generated it."""
-        with db.read() as session:
-            path = orders.get_invoice(session, order_id, data_dir=settings.resolved_data_dir())
+        data_dir = settings.resolved_data_dir()
+        path = await db.run_read(lambda tx: orders.get_invoice(tx, order_id, data_dir=data_dir))
         return File(
             path=path,
             filename=f"invoice-{order_id}.pdf",
@@ -116,10 +118,8 @@ class OrderController(Controller):
         )
 
 
-def request_hash(request: CreateOrder) -> str:
-    """SHA-256 of the decoded request as canonical JSON: same order, same hash, however it was spelled."""
-    canonical = msgspec.json.encode(msgspec.to_builtins(request), order="sorted")
-    return hashlib.sha256(canonical).hexdigest()
+def _render(placed: orders.OrderDetails) -> bytes:
+    return msgspec.json.encode(order_view(placed, None))
 
 
 def replay(stored: StoredResponse) -> Response[Any]:

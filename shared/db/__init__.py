@@ -1,6 +1,6 @@
 """Database access shared by the API, the worker and Alembic."""
 
-from shared.db.base import Base, UtcText
-from shared.db.engine import Database, make_engine
+from shared.db.database import Database
+from shared.db.tx import Tx
 
-__all__ = ["Base", "Database", "UtcText", "make_engine"]
+__all__ = ["Database", "Tx"]

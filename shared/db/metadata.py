@@ -1,14 +1,13 @@
-"""Import every model module so Base.metadata is complete (Alembic and tests use this)."""
+"""Import every table module so the MetaData is complete (Alembic and tests use this)."""
 
 from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-import shared.queue.models
-import shared.services.models
-import shared.shop.models  # noqa: F401 - imported for their table definitions
-from shared.db.base import Base
+import shared.queue.tables
+import shared.shop.tables  # noqa: F401 - imported for their table definitions
+from shared.db.base import metadata
 
 
 def load_metadata() -> MetaData:
-    return Base.metadata
+    return metadata

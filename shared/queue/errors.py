@@ -1,23 +1,12 @@
-"""Errors raised when a job cannot be enqueued or decoded."""
+"""Errors of the queue: a refused enqueue, and what a handler raises when retrying cannot help."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from shared.errors import FieldError, InputError
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    message: str
-
-
-class EnqueueError(ValueError):
+class EnqueueError(InputError):
     """The job was refused; nothing was written."""
-
-    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
 
 
 class UnknownJobTypeError(EnqueueError):
@@ -29,3 +18,7 @@ class UnknownJobTypeError(EnqueueError):
 class InvalidPayloadError(EnqueueError):
     def __init__(self, name: str, problem: str, field: str) -> None:
         super().__init__(f"invalid payload for {name}: {problem} (at {field})", [FieldError(field, problem)])
+
+
+class PermanentJobError(Exception):
+    """Retrying cannot help (bad data, a missing row): the job goes to the dead-letter queue at once."""

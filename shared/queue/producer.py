@@ -1,90 +1,126 @@
-"""Enqueue: one INSERT in the caller's transaction, so business rows and their jobs commit together."""
+"""Enqueue: INSERTs in the caller's transaction, so business rows and their jobs commit together."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import func, insert, select
 
 from shared.clock import Clock, utcnow
-from shared.db.sql import Executor, upsert
-from shared.queue.errors import EnqueueError, FieldError
-from shared.queue.models import Job
-from shared.queue.registry import JobRegistry
+from shared.db.tx import Tx
+from shared.errors import FieldError
+from shared.queue.errors import EnqueueError
 
-_UNFINISHED = Job.status.in_(("pending", "processing"))
+if TYPE_CHECKING:
+    from shared.queue.registry import JobType
+
+UNFINISHED_WITH_KEY = "SELECT id FROM jobs WHERE idempotency_key = :key AND status IN ('pending', 'processing')"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to enqueue, with its options (for `enqueue_many`)."""
+
+    job_type: JobType[Any]
+    payload: Mapping[str, Any] | msgspec.Struct
+    priority: int | None = None
+    scheduled_at: datetime | None = None
+    delay: float | timedelta | None = None
+    max_attempts: int | None = None
+    idempotency_key: str | None = None
+    workflow_id: str | None = None
+    parent_id: str | None = None
 
 
 def enqueue(
-    session: Executor,
-    type: str,
+    tx: Tx,
+    job_type: JobType[Any],
     payload: Mapping[str, Any] | msgspec.Struct,
     *,
-    registry: JobRegistry,
     priority: int | None = None,
     scheduled_at: datetime | None = None,
     delay: float | timedelta | None = None,
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
+    workflow_id: str | None = None,
+    parent_id: str | None = None,
     clock: Clock = utcnow,
 ) -> str:
     """Validate and insert a job; return its id.
 
     With an `idempotency_key` that an unfinished job already holds, nothing is inserted and that
     job's id is returned (unique enqueue, as Oban and River users expect).
-    Raises EnqueueError (UnknownJobType, InvalidPayload) before writing anything.
+    Raises EnqueueError (UnknownJobType, InvalidPayload, bad options) before writing anything.
     """
-    job_type = registry.get(type)
-    body = job_type.validate(payload)
-    if scheduled_at is not None and delay is not None:
-        raise EnqueueError("give scheduled_at or delay, not both", [FieldError("delay", "conflicts")])
-    attempts_allowed = job_type.max_attempts if max_attempts is None else max_attempts
+    spec = JobSpec(
+        job_type, payload, priority, scheduled_at, delay, max_attempts, idempotency_key, workflow_id, parent_id
+    )
+    row = _row(tx, spec, clock())
+    if idempotency_key is None:
+        tx.execute(tx.backend.insert_job, row)
+        return str(row["id"])
+    inserted = tx.scalar(tx.backend.insert_job_unique, row)
+    if inserted is not None:
+        return str(inserted)
+    return str(tx.scalar(UNFINISHED_WITH_KEY, {"key": idempotency_key}))
+
+
+def enqueue_many(tx: Tx, specs: Sequence[JobSpec], *, clock: Clock = utcnow) -> list[str]:
+    """Validate every job first (nothing is written if one is refused), then insert them with one
+    prepared statement executed for all rows. Jobs with an idempotency key go one by one, since
+    each may find an unfinished twin."""
+    now = clock()
+    rows = [_row(tx, spec, now) for spec in specs]
+    plain = [row for row in rows if row["idempotency_key"] is None]
+    tx.executemany(tx.backend.insert_job, plain)
+    ids: list[str] = []
+    for row in rows:
+        if row["idempotency_key"] is None:
+            ids.append(str(row["id"]))
+            continue
+        inserted = tx.scalar(tx.backend.insert_job_unique, row)
+        ids.append(
+            str(inserted if inserted is not None else tx.scalar(UNFINISHED_WITH_KEY, {"key": row["idempotency_key"]}))
+        )
+    return ids
+
+
+def _row(tx: Tx, spec: JobSpec, now: datetime) -> dict[str, Any]:
+    job_type = spec.job_type
+    body = job_type.validate(spec.payload)
+    scheduled_at = spec.scheduled_at
+    if scheduled_at is not None and spec.delay is not None:
+        raise EnqueueError("give scheduled_at or delay, not both", [FieldError("delay", "conflicts with scheduledAt")])
+    attempts_allowed = job_type.max_attempts if spec.max_attempts is None else spec.max_attempts
     if attempts_allowed < 1:
         raise EnqueueError("max_attempts must be at least 1", [FieldError("maxAttempts", "must be >= 1")])
-    if idempotency_key is not None and not idempotency_key.strip():
+    key = spec.idempotency_key
+    if key is not None and not key.strip():
         raise EnqueueError("idempotency_key must not be blank", [FieldError("idempotencyKey", "blank")])
-    now = clock()
-    if delay is not None:
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+    if spec.delay is not None:
+        seconds = spec.delay.total_seconds() if isinstance(spec.delay, timedelta) else float(spec.delay)
         if seconds < 0:
             raise EnqueueError("delay must not be negative", [FieldError("delay", "negative")])
         scheduled_at = now + timedelta(seconds=seconds)
     if scheduled_at is not None and scheduled_at.tzinfo is None:
         raise EnqueueError("scheduled_at must be timezone-aware", [FieldError("scheduledAt", "naive")])
-
-    job_id = str(uuid.uuid4())
-    values = {
-        "id": job_id,
-        "type": type,
+    workflow_id = spec.workflow_id
+    if workflow_id is None and job_type.workflow is not None:
+        workflow_id = job_type.workflow(body)
+    return {
+        "id": str(uuid.uuid4()),
+        "type": job_type.name,
         "payload": job_type.encode(body),
-        "status": "pending",
-        "priority": job_type.priority if priority is None else priority,
-        "attempts": 0,
+        "priority": job_type.priority if spec.priority is None else spec.priority,
         "max_attempts": attempts_allowed,
-        "scheduled_at": scheduled_at or now,
-        "created_at": now,
-        "updated_at": now,
-        # Enqueue order. Writers are serialised (BEGIN IMMEDIATE on SQLite), so MAX+1 is race-free
-        # and cheap through the unique index on seq.
-        "seq": select(func.coalesce(func.max(Job.seq), 0) + 1).scalar_subquery(),
-        "idempotency_key": idempotency_key,
-        "correlation_id": job_type.correlate(body) if job_type.correlate else None,
+        "scheduled_at": tx.ts(scheduled_at or now),
+        "created_at": tx.ts(now),
+        "idempotency_key": key,
+        "workflow_id": workflow_id,
+        "parent_id": spec.parent_id,
+        "concurrency_key": None,
     }
-    if idempotency_key is None:
-        session.execute(insert(Job).values(values))
-        return job_id
-    statement = (
-        upsert(session, Job)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=[Job.idempotency_key], index_where=_UNFINISHED)
-        .returning(Job.id)
-    )
-    inserted = session.execute(statement).scalar_one_or_none()
-    if inserted is not None:
-        return inserted
-    existing = session.execute(select(Job.id).where(Job.idempotency_key == idempotency_key, _UNFINISHED)).scalar_one()
-    return existing

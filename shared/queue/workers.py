@@ -1,17 +1,20 @@
-"""The worker registry: identity and liveness of worker processes, for health checks and stats."""
+"""The worker registry: identity and liveness of worker processes (written by workers)."""
 
 from __future__ import annotations
 
 import os
 import secrets
 import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from shared.db.tx import Tx
 
-from shared.db.sql import Executor, affected
-from shared.queue.models import WorkerRecord
+REGISTER = (
+    "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
+    "VALUES (:id, :hostname, :pid, 'running', :concurrency, 0, :now, :now)"
+)
+BEAT = "UPDATE workers SET last_seen_at = :now, running = :running, status = :status WHERE id = :id"
+PRUNE = "DELETE FROM workers WHERE last_seen_at < :cutoff"
 
 
 def new_worker_id(configured: str = "") -> str:
@@ -20,39 +23,23 @@ def new_worker_id(configured: str = "") -> str:
     return f"{base}:{secrets.token_hex(4)}"
 
 
-def register(session: Executor, worker_id: str, concurrency: int, now: datetime) -> None:
-    session.execute(
-        insert(WorkerRecord).values(
-            id=worker_id,
-            hostname=socket.gethostname(),
-            pid=os.getpid(),
-            status="running",
-            concurrency=concurrency,
-            running=0,
-            started_at=now,
-            last_seen_at=now,
-        )
+def register(tx: Tx, worker_id: str, concurrency: int, now: datetime) -> None:
+    tx.execute(
+        REGISTER,
+        {
+            "id": worker_id,
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "concurrency": concurrency,
+            "now": tx.ts(now),
+        },
     )
 
 
-def beat(session: Executor, worker_id: str, running: int, status: str, now: datetime) -> None:
-    session.execute(
-        update(WorkerRecord)
-        .where(WorkerRecord.id == worker_id)
-        .values(last_seen_at=now, running=running, status=status)
-    )
+def beat(tx: Tx, worker_id: str, running: int, status: str, now: datetime) -> None:
+    tx.execute(BEAT, {"id": worker_id, "running": running, "status": status, "now": tx.ts(now)})
 
 
-def prune(session: Executor, older_than: datetime) -> int:
+def prune(tx: Tx, older_than: datetime) -> int:
     """Forget workers not seen for a long time (stopped or dead)."""
-    return affected(session, delete(WorkerRecord).where(WorkerRecord.last_seen_at < older_than))
-
-
-def live_workers(session: Session, now: datetime, stale_after: timedelta) -> list[WorkerRecord]:
-    return list(
-        session.scalars(
-            select(WorkerRecord)
-            .where(WorkerRecord.status != "stopped", WorkerRecord.last_seen_at >= now - stale_after)
-            .order_by(WorkerRecord.started_at)
-        )
-    )
+    return tx.rowcount(PRUNE, {"cutoff": tx.ts(older_than)})

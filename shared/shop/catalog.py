@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
+from shared.db import Tx
+from shared.money import money
 from shared.shop.errors import NotFoundError
-from shared.shop.models import Product
+
+COLUMNS = "id, name, price, stock, created_at"
 
 
-def list_products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.id)))
+@dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    price: Decimal
+    stock: int
+    created_at: datetime
 
 
-def get_product(session: Session, product_id: str) -> Product:
-    product = session.get(Product, product_id)
-    if product is None:
+def _product(tx: Tx, row: tuple[Any, ...]) -> Product:
+    return Product(row[0], row[1], money(row[2]), int(row[3]), tx.dt(row[4]))
+
+
+def list_products(tx: Tx) -> list[Product]:
+    return [_product(tx, row) for row in tx.all(f"SELECT {COLUMNS} FROM products ORDER BY id")]
+
+
+def get_product(tx: Tx, product_id: str) -> Product:
+    row = tx.one(f"SELECT {COLUMNS} FROM products WHERE id = :id", {"id": product_id})
+    if row is None:
         raise NotFoundError(f"product {product_id!r} not found")
-    return product
+    return _product(tx, row)
+
+
+def products_by_id(tx: Tx, ids: list[str]) -> dict[str, Product]:
+    rows = tx.all(
+        f"SELECT {COLUMNS} FROM products WHERE id IN (SELECT value FROM {tx.list_table('ids')})",
+        {"ids": tx.list_param(ids)},
+    )
+    return {row[0]: _product(tx, row) for row in rows}

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from shared.queue.errors import FieldError
+from shared.errors import FieldError, InputError
 
 
-class DomainError(Exception):
+class DomainError(InputError):
     code = "DOMAIN_ERROR"
-
-    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
 
 
 class NotFoundError(DomainError):
@@ -34,3 +29,14 @@ class IdempotencyConflictError(DomainError):
     """The Idempotency-Key was used before with a different request."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+__all__ = [
+    "DomainError",
+    "FieldError",
+    "IdempotencyConflictError",
+    "InsufficientStockError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PaymentDeclinedError",
+]

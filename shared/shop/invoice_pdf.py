@@ -1,10 +1,13 @@
-"""Render an order's invoice as a real PDF (fpdf2)."""
+"""Render an order's invoice as a real PDF (fpdf2). Amounts are exact (Decimal), two decimals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from fpdf import FPDF
+
+from shared.money import line_amount
 
 
 @dataclass(frozen=True)
@@ -12,7 +15,11 @@ class InvoiceLine:
     product_id: str
     name: str
     quantity: int
-    unit_price: float
+    unit_price: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return line_amount(self.unit_price, self.quantity)
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,7 @@ class InvoiceData:
     user_id: str
     created_at: str
     lines: list[InvoiceLine]
-    total: float
+    total: Decimal
 
 
 def _latin1(text: str) -> str:
@@ -46,12 +53,7 @@ def render_invoice(invoice: InvoiceData) -> bytes:
     pdf.ln()
     pdf.set_font("Helvetica", size=10)
     for line in invoice.lines:
-        cells = (
-            _latin1(line.name),
-            str(line.quantity),
-            f"{line.unit_price:.2f}",
-            f"{line.unit_price * line.quantity:.2f}",
-        )
+        cells = (_latin1(line.name), str(line.quantity), f"{line.unit_price:.2f}", f"{line.amount:.2f}")
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 8, text, border=1)
         pdf.ln()

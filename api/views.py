@@ -1,12 +1,13 @@
-"""Response bodies (camelCase JSON) built from rows by explicit functions."""
+"""Response bodies (camelCase JSON), built from domain objects by explicit functions."""
 
 from __future__ import annotations
 
 import msgspec
 
 from shared.clock import to_api
-from shared.queue.models import Job
-from shared.shop.models import Order, OrderItem, Product
+from shared.queue.queries import JobRow, UnfinishedCounts
+from shared.shop.catalog import Product
+from shared.shop.orders import OrderDetails
 
 
 class View(msgspec.Struct, kw_only=True, rename="camel"):
@@ -52,21 +53,33 @@ class OrderView(View):
     invoice_url: str | None = None
 
 
+class QueueCounts(View):
+    pending: int
+    processing: int
+
+
+class Health(View, omit_defaults=True):
+    status: str
+    database: str
+    queue: QueueCounts | None = None
+    live_workers: int | None = None  # workers that heartbeated within three heartbeat periods
+
+
 def product_view(product: Product) -> ProductView:
     return ProductView(
         id=product.id,
         name=product.name,
-        price=product.price,
+        price=float(product.price),
         stock=product.stock,
         created_at=to_api(product.created_at) or "",
     )
 
 
-def pipeline_job_view(job: Job) -> PipelineJobView:
+def pipeline_job_view(job: JobRow) -> PipelineJobView:
     return PipelineJobView(
         id=job.id,
         type=job.type,
-        status=job.status,
+        status=job.status.value,
         priority=job.priority,
         attempts=job.attempts,
         max_attempts=job.max_attempts,
@@ -78,14 +91,21 @@ def pipeline_job_view(job: Job) -> PipelineJobView:
     )
 
 
-def order_view(order: Order, items: list[OrderItem], jobs: list[Job], invoice_url: str | None) -> OrderView:
+def order_view(details: OrderDetails, invoice_url: str | None) -> OrderView:
+    order = details.order
     return OrderView(
         id=order.id,
         user_id=order.user_id,
         status=order.status,
-        total=order.total,
-        items=[OrderItemView(product_id=i.product_id, quantity=i.quantity, price=i.price) for i in items],
+        total=float(order.total),
+        items=[
+            OrderItemView(product_id=i.product_id, quantity=i.quantity, price=float(i.unit_price)) for i in order.items
+        ],
         created_at=to_api(order.created_at) or "",
-        pipeline=[pipeline_job_view(job) for job in jobs],
+        pipeline=[pipeline_job_view(job) for job in details.pipeline],
         invoice_url=invoice_url,
     )
+
+
+def queue_counts(counts: UnfinishedCounts) -> QueueCounts:
+    return QueueCounts(pending=counts.pending, processing=counts.processing)

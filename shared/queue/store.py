@@ -1,0 +1,272 @@
+"""Every statement the worker runs on the queue, each inside a short write transaction.
+
+Every write on a claimed job is fenced on (id, locked_by, attempts, status='processing'): a worker
+that lost its lease (rescued, then claimed again elsewhere) cannot change anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from shared.db.tx import Tx
+from shared.logging import get_logger
+from shared.queue.context import ClaimedJob, Completion
+from shared.queue.policy import DeadLetter, QueuePolicy, Retry
+from shared.queue.producer import enqueue
+
+log = get_logger("queue")
+
+_HELD = "id = :id AND locked_by = :worker AND attempts = :attempts AND status = 'processing'"
+CLAIM = (
+    "UPDATE jobs SET status = 'processing', locked_by = :worker, locked_at = :now, started_at = :now, "
+    "attempts = attempts + 1, updated_at = :now WHERE id = :id AND status = 'pending'"
+)
+COMPLETE = f"UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now WHERE {_HELD}"
+RETRY = (
+    "UPDATE jobs SET status = 'pending', last_error = :error, scheduled_at = :run_at, locked_by = NULL, "
+    f"locked_at = NULL, updated_at = :now WHERE {_HELD}"
+)
+FAIL = f"UPDATE jobs SET status = 'failed', last_error = :error, updated_at = :now WHERE {_HELD}"
+CANCEL = (
+    "UPDATE jobs SET status = 'cancelled', last_error = :error, locked_by = NULL, locked_at = NULL, "
+    f"updated_at = :now WHERE {_HELD}"
+)
+HAND_BACK = (
+    "UPDATE jobs SET status = 'pending', attempts = attempts - 1, locked_by = NULL, locked_at = NULL, "
+    f"updated_at = :now WHERE {_HELD}"
+)
+RECORD_PROCESSED = (
+    "INSERT INTO processed_jobs (job_id, idempotency_key, type, processed_at) "
+    "VALUES (:job_id, :key, :type, :now) ON CONFLICT DO NOTHING"
+)
+RECORD_FAILURE = (
+    "INSERT INTO job_failures (job_id, attempt, error, outcome, worker_id, failed_at) "
+    "VALUES (:id, :attempts, :error, :outcome, :worker, :now)"
+)
+FILE_DEAD_LETTER = (
+    "INSERT INTO dead_letter_jobs (id, original_job_id, type, payload, attempts, last_error, failed_at, reviewed) "
+    "VALUES (:dead_id, :id, :type, :payload, :attempts, :error, :now, 0)"
+)
+REFRESH = "UPDATE jobs SET locked_at = :now WHERE locked_by = :worker AND status = 'processing'"
+CANCEL_REQUESTS = "SELECT id FROM jobs WHERE locked_by = :worker AND status = 'processing' AND cancel_requested = 1"
+HAS_DUE = "SELECT 1 FROM jobs WHERE status = 'pending' AND scheduled_at <= :now LIMIT 1"
+NEXT_DUE = "SELECT MIN(scheduled_at) FROM jobs WHERE status = 'pending'"
+ALREADY_DONE = "SELECT idempotency_key FROM processed_jobs WHERE idempotency_key IN (SELECT value FROM {ids})"
+# A job has no live owner when its lease ran out, or when the worker holding it stopped beating
+# (killed) or has stopped: rescued at once, without waiting for the lease.
+_ORPHANED = (
+    "status = 'processing' AND (locked_at < :lease_cutoff OR locked_by IN "
+    "(SELECT id FROM workers WHERE last_seen_at < :live_cutoff OR status = 'stopped'))"
+)
+ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by FROM jobs WHERE {_ORPHANED}"
+HAS_ORPHANS = f"SELECT 1 FROM jobs WHERE {_ORPHANED} LIMIT 1"
+LEASE_LOST = "lease expired: the worker stopped heartbeating (crashed or stalled)"
+
+
+class Kind(Enum):
+    COMPLETED = "completed"
+    FAILED = "failed"  # an attempt failed: the policy decides retry or dead letter
+    DEAD = "dead"  # retrying cannot help: dead letter at once
+    CANCELLED = "cancelled"
+    HANDED_BACK = "handed_back"
+
+
+@dataclass(slots=True)
+class Outcome:
+    job: ClaimedJob
+    kind: Kind
+    error: str | None = None
+    completion: Completion | None = None
+    duration: float | None = None  # wall time of the run, for logs and metrics
+
+
+@dataclass(slots=True)
+class Settled:
+    """What a settle did to one job: `applied` is None when the worker no longer held it."""
+
+    outcome: Outcome
+    applied: Kind | None
+    retry_delay: float | None = None
+    error: str | None = None
+
+
+def claim(tx: Tx, worker_id: str, limit: int, now: datetime, *, exclude_types: Sequence[str] = ()) -> list[ClaimedJob]:
+    """Claim up to `limit` due jobs: highest (claim) priority, then oldest, then FIFO."""
+    if limit <= 0:
+        return []
+    params: dict[str, Any] = {"now": tx.ts(now), "limit": limit}
+    exclude = ""
+    if exclude_types:
+        exclude = f" AND type NOT IN (SELECT value FROM {tx.list_table('excluded')})"
+        params["excluded"] = tx.list_param(list(exclude_types))
+    rows = tx.all(tx.backend.claim_candidates.format(exclude=exclude), params)
+    if not rows:
+        return []
+    stamp = tx.ts(now)
+    tx.executemany(CLAIM, [{"worker": worker_id, "now": stamp, "id": row[0]} for row in rows])
+    return [
+        ClaimedJob(
+            id=row[0],
+            type=row[1],
+            payload=row[2],
+            priority=row[3],
+            attempts=row[4] + 1,
+            max_attempts=row[5],
+            scheduled_at=tx.dt(row[6]),
+            seq=row[7],
+            workflow_id=row[8],
+            parent_id=row[9],
+            concurrency_key=row[10],
+            locked_by=worker_id,
+            started_at=now,
+        )
+        for row in rows
+    ]
+
+
+def settle(tx: Tx, outcomes: Sequence[Outcome], now: datetime, policy: QueuePolicy) -> list[Settled]:
+    """Apply finished jobs' outcomes in the caller's transaction, each fenced on its claim.
+
+    A completion that carries work (children, hooks) runs in a savepoint: if that work fails, only
+    this job's completion is undone and the job counts a failed attempt instead.
+    """
+    stamp = tx.ts(now)
+    results: list[Settled] = []
+    processed: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        job = outcome.job
+        held = {"id": job.id, "worker": job.locked_by, "attempts": job.attempts, "now": stamp}
+        if outcome.kind is Kind.COMPLETED:
+            completion = outcome.completion
+            if completion is not None and (completion.children or completion.hooks):
+                try:
+                    with tx.savepoint():
+                        done = tx.rowcount(COMPLETE, held) == 1
+                        if done:
+                            _complete_with_work(tx, job, completion, now)
+                except Exception as exc:  # the job's own follow-up work failed: an attempt failed
+                    error = f"completion failed: {type(exc).__name__}: {exc}"
+                    results.append(_fail(tx, outcome, held, error=error, now=now, policy=policy))
+                    continue
+            else:
+                done = tx.rowcount(COMPLETE, held) == 1
+            if done and completion is not None and completion.processed_key is not None:
+                processed.append({"job_id": job.id, "key": completion.processed_key, "type": job.type, "now": stamp})
+            results.append(Settled(outcome, Kind.COMPLETED if done else None))
+        elif outcome.kind is Kind.FAILED:
+            results.append(_fail(tx, outcome, held, error=outcome.error or "failed", now=now, policy=policy))
+        elif outcome.kind is Kind.DEAD:
+            results.append(_dead_letter(tx, outcome, held, outcome.error or "failed"))
+        elif outcome.kind is Kind.CANCELLED:
+            done = tx.rowcount(CANCEL, {**held, "error": outcome.error or "cancelled"}) == 1
+            results.append(Settled(outcome, Kind.CANCELLED if done else None))
+        else:
+            done = tx.rowcount(HAND_BACK, held) == 1
+            results.append(Settled(outcome, Kind.HANDED_BACK if done else None))
+    tx.executemany(RECORD_PROCESSED, processed)
+    return results
+
+
+def _complete_with_work(tx: Tx, job: ClaimedJob, completion: Completion, now: datetime) -> None:
+    for child in completion.children:
+        enqueue(
+            tx,
+            child.job_type,
+            child.payload,
+            delay=child.delay,
+            idempotency_key=child.idempotency_key,
+            workflow_id=job.workflow_id,
+            parent_id=job.id,
+            clock=lambda: now,
+        )
+    for hook in completion.hooks:
+        hook(tx)
+
+
+def _fail(tx: Tx, outcome: Outcome, held: dict[str, Any], *, error: str, now: datetime, policy: QueuePolicy) -> Settled:
+    job = outcome.job
+    decision = policy.after_failure(job.attempts, job.max_attempts, now)
+    if isinstance(decision, DeadLetter):
+        return _dead_letter(tx, outcome, held, error)
+    assert isinstance(decision, Retry)  # noqa: S101 - the two decisions
+    if tx.rowcount(RETRY, {**held, "error": error, "run_at": tx.ts(decision.run_at)}) != 1:
+        return Settled(outcome, None, error=error)
+    tx.execute(RECORD_FAILURE, {**held, "error": error, "outcome": "retried"})
+    return Settled(outcome, Kind.FAILED, retry_delay=decision.delay, error=error)
+
+
+def _dead_letter(tx: Tx, outcome: Outcome, held: dict[str, Any], error: str) -> Settled:
+    """Fail the job for good and file it in the dead-letter queue, in the same transaction."""
+    job = outcome.job
+    if tx.rowcount(FAIL, {**held, "error": error}) != 1:
+        return Settled(outcome, None, error=error)
+    row = {**held, "error": error, "dead_id": str(uuid.uuid4()), "type": job.type, "payload": job.payload}
+    tx.execute(FILE_DEAD_LETTER, row)
+    tx.execute(RECORD_FAILURE, {**held, "error": error, "outcome": "dead_lettered"})
+    return Settled(outcome, Kind.DEAD, error=error)
+
+
+def refresh_locks(tx: Tx, worker_id: str, now: datetime) -> int:
+    """Heartbeat: push `locked_at` forward on every job this worker holds."""
+    return tx.rowcount(REFRESH, {"worker": worker_id, "now": tx.ts(now)})
+
+
+def cancel_requests(tx: Tx, worker_id: str) -> list[str]:
+    return [row[0] for row in tx.all(CANCEL_REQUESTS, {"worker": worker_id})]
+
+
+def has_due_work(tx: Tx, now: datetime) -> bool:
+    """A cheap read (no write lock) to decide whether claiming is worth a write transaction."""
+    return tx.one(HAS_DUE, {"now": tx.ts(now)}) is not None
+
+
+def next_due_at(tx: Tx) -> datetime | None:
+    return tx.dt_or_none(tx.scalar(NEXT_DUE))
+
+
+def already_done(tx: Tx, keys: list[str]) -> set[str]:
+    """Which of these step keys a completed job recorded."""
+    return {row[0] for row in tx.all(ALREADY_DONE.format(ids=tx.list_table("keys")), {"keys": tx.list_param(keys)})}
+
+
+@dataclass(frozen=True)
+class Rescue:
+    requeued: list[str]
+    dead: list[str]
+
+
+def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy) -> dict[str, Any]:
+    return {"lease_cutoff": tx.ts(policy.lease_cutoff(now)), "live_cutoff": tx.ts(policy.liveness_cutoff(now))}
+
+
+def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy) -> bool:
+    """A read, so an idle worker takes the write lock only when there is something to rescue."""
+    return tx.one(HAS_ORPHANS, _orphan_params(tx, now, policy)) is not None
+
+
+def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
+    """Jobs with no live owner go back to pending (the attempt stays counted), or to the
+    dead-letter queue when that was their last attempt."""
+    requeued: list[str] = []
+    dead: list[str] = []
+    stamp = tx.ts(now)
+    for job_id, job_type, payload, attempts, max_attempts, locked_by in tx.all(
+        ORPHANED, _orphan_params(tx, now, policy)
+    ):
+        held = {"id": job_id, "worker": locked_by, "attempts": attempts, "now": stamp, "error": LEASE_LOST}
+        if attempts >= max_attempts:
+            if tx.rowcount(FAIL, held) == 1:
+                tx.execute(
+                    FILE_DEAD_LETTER, {**held, "dead_id": str(uuid.uuid4()), "type": job_type, "payload": payload}
+                )
+                tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
+                dead.append(job_id)
+        elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
+            tx.execute(RECORD_FAILURE, {**held, "outcome": "rescued"})
+            requeued.append(job_id)
+    return Rescue(requeued, dead)
