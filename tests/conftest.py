@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a real SQLite file migrated by Alembic, per test."""
+"""Fixtures shared by every test: a real database migrated by Alembic, per test."""
 
 from __future__ import annotations
 
@@ -18,23 +18,24 @@ from tests.support.processes import run_alembic
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One database upgraded to head by the real `alembic upgrade head`, copied by each test."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    run_alembic(path, "upgrade", "head")
+    run_alembic(f"sqlite:///{path}", "upgrade", "head")
     with sqlite3.connect(path) as conn:  # fold the WAL into the main file so a copy is complete
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 
 @pytest.fixture
-def db_path(migrated_template: Path, tmp_path: Path) -> Path:
+def database_url(migrated_template: Path, tmp_path: Path) -> str:
+    """A fresh migrated database for this test."""
     path = tmp_path / "shop.db"
     shutil.copy(migrated_template, path)
-    return path
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
-def settings(db_path: Path, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{db_path}",
+        database_url=database_url,
         data_dir=str(tmp_path / "data"),
         simulated_latency_scale=0,
         log_format="console",
@@ -43,6 +44,17 @@ def settings(db_path: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = Database.from_url(settings.database_url)
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def providers_db(settings: Settings) -> Iterator[Database]:
+    """Where the simulated providers record deliveries (their own database, made on first use)."""
+    from shared.services.store import ensure_schema  # noqa: PLC0415 - only the tests that ask need it
+
+    database = Database(settings.resolved_providers_url())
+    ensure_schema(database)
     yield database
     database.dispose()

@@ -1,32 +1,26 @@
-"""Helpers of the API tests: read and change the test's SQLite file, check the error envelope."""
+"""Helpers of the API tests: read and change the test's database, check the error envelope."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-COUNTED_TABLES = ("orders", "order_items", "jobs", "provider_deliveries", "idempotent_requests")
+from shared.config import Settings
+from shared.db import Database
+from tests.support.queue import delivered
+
+COUNTED_TABLES = ("orders", "order_items", "jobs", "idempotent_requests")
 LIMIT = 64 * 1024  # MAX_BODY_BYTES by default
 
 
-def shop_state(db_path: Path) -> dict[str, Any]:
-    """Row counts of every table an order writes, and each product's stock."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        state: dict[str, Any] = {
-            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in COUNTED_TABLES
-        }
-        state["stock"] = dict(conn.execute("SELECT id, stock FROM products ORDER BY id").fetchall())
+def shop_state(db: Database, settings: Settings) -> dict[str, Any]:
+    """Row counts of every table an order writes, each product's stock, and the provider's deliveries."""
+    with db.read() as tx:
+        state: dict[str, Any] = {table: tx.scalar(f"SELECT COUNT(*) FROM {table}") for table in COUNTED_TABLES}
+        state["stock"] = dict(tx.all("SELECT id, stock FROM products ORDER BY id"))
+    state["provider_deliveries"] = len(delivered(settings))
     return state
-
-
-def execute(db_path: Path, sql: str, *params: Any) -> None:
-    """Change the test's database directly, as an operator with sqlite3 would."""
-    with closing(sqlite3.connect(db_path)) as conn, conn:
-        conn.execute(sql, params)
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

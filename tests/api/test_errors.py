@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -13,7 +10,9 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from shared.config import Settings
+from shared.db import Database
 from tests.api.helpers import LIMIT, assert_error, oversized_order, shop_state
+from tests.support.queue import execute
 
 
 def test_unknown_route_is_404(client: TestClient[Litestar]) -> None:
@@ -29,20 +28,20 @@ def test_wrong_method_is_405(client: TestClient[Litestar]) -> None:
     assert "GET" in response.headers["allow"]
 
 
-def test_body_over_the_limit_is_413(client: TestClient[Litestar], settings: Settings, db_path: Path) -> None:
+def test_body_over_the_limit_is_413(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     assert settings.max_body_bytes == LIMIT
-    before = shop_state(db_path)
+    before = shop_state(db, settings)
 
     response = client.post("/orders", content=oversized_order(LIMIT + 1), headers={"Content-Type": "application/json"})
 
     error = assert_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert str(LIMIT) in error["message"]
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before
 
 
-def test_chunked_body_over_the_limit_is_413(client: TestClient[Litestar], db_path: Path) -> None:
+def test_chunked_body_over_the_limit_is_413(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     """Without a Content-Length the limit is enforced on the bytes actually received."""
-    before = shop_state(db_path)
+    before = shop_state(db, settings)
     body = oversized_order(LIMIT + 1)
 
     def chunks() -> Iterator[bytes]:
@@ -53,7 +52,7 @@ def test_chunked_body_over_the_limit_is_413(client: TestClient[Litestar], db_pat
 
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before
 
 
 def test_body_at_the_limit_is_accepted(client: TestClient[Litestar]) -> None:
@@ -65,10 +64,9 @@ def test_body_at_the_limit_is_accepted(client: TestClient[Litestar]) -> None:
 
 
 @pytest.fixture
-def broken_client(settings: Settings, db_path: Path) -> Iterator[TestClient[Litestar]]:
+def broken_client(settings: Settings, db: Database) -> Iterator[TestClient[Litestar]]:
     """The app on a database whose products table was dropped behind its back."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("DROP TABLE products")
+    execute(db, "DROP TABLE products")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

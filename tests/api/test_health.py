@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +9,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from shared.clock import to_db, utcnow
+from shared.clock import utcnow
 from shared.config import Settings
+from shared.db import Database
 
 
 def test_healthy_with_queue_counts(client: TestClient[Litestar]) -> None:
@@ -54,16 +54,17 @@ def test_database_without_tables_is_503(tmp_path: Path) -> None:
     assert "no such table" in response.json()["database"]
 
 
-def test_live_workers_are_counted_from_their_heartbeats(client: TestClient[Litestar], db_path: Path) -> None:
+def test_live_workers_are_counted_from_their_heartbeats(client: TestClient[Litestar], db: Database) -> None:
     now = utcnow()
-    with sqlite3.connect(db_path) as conn:
-        conn.executemany(
-            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
-            "VALUES (?, 'h', 1, ?, 10, 0, ?, ?)",
-            [
-                ("fresh", "running", to_db(now), to_db(now)),
-                ("stale", "running", to_db(now), to_db(now - timedelta(minutes=5))),
-                ("stopped", "stopped", to_db(now), to_db(now)),
-            ],
-        )
+    with db.write() as tx:
+        for worker_id, status, seen in (
+            ("fresh", "running", now),
+            ("stale", "running", now - timedelta(minutes=5)),
+            ("stopped", "stopped", now),
+        ):
+            tx.execute(
+                "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
+                "VALUES (:id, 'h', 1, :status, 10, 0, :now, :seen)",
+                {"id": worker_id, "status": status, "now": tx.ts(now), "seen": tx.ts(seen)},
+            )
     assert client.get("/health").json()["liveWorkers"] == 1

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from shared.config import Settings
+from shared.db import Database
 from tests.api.helpers import assert_error, shop_state
 
 BODY = b'{"userId": "u1", "items": [{"productId": "prod-1", "quantity": 2}]}'
 
 
-def test_repeat_returns_the_first_response_byte_for_byte(client: TestClient[Litestar], db_path: Path) -> None:
+def test_repeat_returns_the_first_response_byte_for_byte(
+    client: TestClient[Litestar], db: Database, settings: Settings
+) -> None:
     first = client.post("/orders", content=BODY, headers={"Idempotency-Key": "order-abc"})
-    after_first = shop_state(db_path)
+    after_first = shop_state(db, settings)
 
     repeat = client.post("/orders", content=BODY, headers={"Idempotency-Key": "order-abc"})
 
@@ -23,13 +25,15 @@ def test_repeat_returns_the_first_response_byte_for_byte(client: TestClient[Lite
     assert repeat.headers["content-type"] == "application/json"
     assert repeat.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
-    assert shop_state(db_path) == after_first
+    assert shop_state(db, settings) == after_first
     assert after_first["orders"] == 1
     assert after_first["jobs"] == 2
     assert after_first["stock"]["prod-1"] == 48
 
 
-def test_same_request_spelled_differently_is_a_repeat(client: TestClient[Litestar], db_path: Path) -> None:
+def test_same_request_spelled_differently_is_a_repeat(
+    client: TestClient[Litestar], db: Database, settings: Settings
+) -> None:
     first = client.post("/orders", content=BODY, headers={"Idempotency-Key": "k1"})
     respelled = b'{"items":[{"quantity":2,"productId":"prod-1"}],"userId":"u1","paymentToken":null}'
 
@@ -37,12 +41,12 @@ def test_same_request_spelled_differently_is_a_repeat(client: TestClient[Litesta
 
     assert repeat.status_code == 201
     assert repeat.content == first.content
-    assert shop_state(db_path)["orders"] == 1
+    assert shop_state(db, settings)["orders"] == 1
 
 
-def test_same_key_with_another_body_is_422(client: TestClient[Litestar], db_path: Path) -> None:
+def test_same_key_with_another_body_is_422(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     client.post("/orders", content=BODY, headers={"Idempotency-Key": "k1"})
-    before = shop_state(db_path)
+    before = shop_state(db, settings)
 
     response = client.post(
         "/orders",
@@ -51,21 +55,21 @@ def test_same_key_with_another_body_is_422(client: TestClient[Litestar], db_path
     )
 
     assert_error(response, 422, "IDEMPOTENCY_KEY_REUSED")
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before
 
 
-def test_different_keys_are_different_orders(client: TestClient[Litestar], db_path: Path) -> None:
+def test_different_keys_are_different_orders(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     first = client.post("/orders", content=BODY, headers={"Idempotency-Key": "k1"})
     second = client.post("/orders", content=BODY, headers={"Idempotency-Key": "k2"})
 
     assert first.json()["id"] != second.json()["id"]
-    assert shop_state(db_path)["orders"] == 2
+    assert shop_state(db, settings)["orders"] == 2
 
 
-def test_without_a_key_every_request_is_new(client: TestClient[Litestar], db_path: Path) -> None:
+def test_without_a_key_every_request_is_new(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     client.post("/orders", content=BODY)
     client.post("/orders", content=BODY)
 
-    state = shop_state(db_path)
+    state = shop_state(db, settings)
     assert state["orders"] == 2
     assert state["idempotent_requests"] == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -10,6 +9,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from shared.config import Settings
+from shared.db import Database
 from tests.api.helpers import assert_error, shop_state
 
 GOOD_LINE = {"productId": "prod-1", "quantity": 1}
@@ -68,9 +69,9 @@ CASES = [
 
 @pytest.mark.parametrize(("body", "field"), CASES)
 def test_invalid_order_is_400_with_field_details(
-    client: TestClient[Litestar], db_path: Path, body: bytes, field: str
+    client: TestClient[Litestar], db: Database, settings: Settings, body: bytes, field: str
 ) -> None:
-    before = shop_state(db_path)
+    before = shop_state(db, settings)
 
     response = client.post("/orders", content=body, headers={"Content-Type": "application/json"})
 
@@ -78,7 +79,7 @@ def test_invalid_order_is_400_with_field_details(
     assert [detail["field"] for detail in error["details"]] == [field], error
     assert all(set(detail) == {"field", "message"} and detail["message"] for detail in error["details"])
     assert "Traceback" not in response.text
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before
 
 
 def test_malformed_json_says_so(client: TestClient[Litestar]) -> None:
@@ -95,11 +96,11 @@ def test_unknown_field_is_named(client: TestClient[Litestar]) -> None:
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256], ids=["empty", "too-long"])
-def test_bad_idempotency_key_is_400(client: TestClient[Litestar], db_path: Path, key: str) -> None:
-    before = shop_state(db_path)
+def test_bad_idempotency_key_is_400(client: TestClient[Litestar], db: Database, settings: Settings, key: str) -> None:
+    before = shop_state(db, settings)
 
     response = client.post("/orders", content=order(), headers={"Idempotency-Key": key})
 
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert [detail["field"] for detail in error["details"]] == ["Idempotency-Key"]
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before

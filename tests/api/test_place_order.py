@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from shared.clock import from_db
-from tests.api.helpers import execute, shop_state
+from shared.config import Settings
+from shared.db import Database
+from tests.api.helpers import shop_state
+from tests.support.queue import delivered, execute, query
 
 ORDER_KEYS = {"id", "userId", "status", "total", "items", "createdAt", "pipeline", "invoiceUrl"}
 
 
-def test_places_an_order_at_current_prices(client: TestClient[Litestar], db_path: Path) -> None:
+def test_places_an_order_at_current_prices(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     # Prices are read at order time, and the total is summed in decimal: 3 x 0.10 is 0.30, not
     # 0.30000000000000004, and the client cannot send a total or a price at all.
-    execute(db_path, "UPDATE products SET price = 0.1 WHERE id = 'prod-1'")
-    before = shop_state(db_path)
+    execute(db, "UPDATE products SET price = 0.1 WHERE id = 'prod-1'")
+    before = shop_state(db, settings)
 
     response = client.post(
         "/orders",
@@ -45,7 +44,7 @@ def test_places_an_order_at_current_prices(client: TestClient[Litestar], db_path
     assert order["createdAt"].endswith("Z")
     assert [job["type"] for job in order["pipeline"]] == ["send_order_confirmation", "send_followup_email"]
 
-    after = shop_state(db_path)
+    after = shop_state(db, settings)
     assert after["stock"] == before["stock"] | {"prod-1": 47, "prod-2": 98}
     assert after["orders"] == before["orders"] + 1
     assert after["order_items"] == before["order_items"] + 2
@@ -53,21 +52,20 @@ def test_places_an_order_at_current_prices(client: TestClient[Litestar], db_path
     assert after["provider_deliveries"] == before["provider_deliveries"] + 1
 
 
-def test_saves_the_order_and_its_two_jobs(client: TestClient[Litestar], db_path: Path) -> None:
+def test_saves_the_order_and_its_two_jobs(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
     placed_at = datetime.now(UTC)
     order = client.post("/orders", json={"userId": "u1", "items": [{"productId": "prod-3", "quantity": 1}]}).json()
 
-    with closing(sqlite3.connect(db_path)) as conn:
-        saved = conn.execute(
-            "SELECT user_id, status, total, created_at FROM orders WHERE id = ?", (order["id"],)
-        ).fetchone()
-        items = conn.execute(
-            "SELECT product_id, quantity, price FROM order_items WHERE order_id = ?", (order["id"],)
-        ).fetchall()
-        jobs = conn.execute(
-            "SELECT type, priority, status, attempts, payload, scheduled_at, created_at FROM jobs ORDER BY seq"
-        ).fetchall()
-        charge = conn.execute("SELECT provider, idempotency_key FROM provider_deliveries").fetchall()
+    saved = query(db, "SELECT user_id, status, total, created_at FROM orders WHERE id = :id", {"id": order["id"]})[0]
+    items = query(db, "SELECT product_id, quantity, price FROM order_items WHERE order_id = :id", {"id": order["id"]})
+    with db.read() as tx:
+        jobs = [
+            (*row[:5], tx.dt(row[5]), tx.dt(row[6]))
+            for row in tx.all(
+                "SELECT type, priority, status, attempts, payload, scheduled_at, created_at FROM jobs ORDER BY seq"
+            )
+        ]
+    charge = [(provider, key) for provider, key, _, _ in delivered(settings)]
 
     assert saved[:3] == ("u1", "paid", 49.99)
     assert items == [("prod-3", 1, 49.99)]
@@ -78,8 +76,8 @@ def test_saves_the_order_and_its_two_jobs(client: TestClient[Litestar], db_path:
     ]
     for job in jobs:
         assert msgspec.json.decode(job[4]) == {"orderId": order["id"]}
-    confirmation_at, followup_at = (from_db(job[5]) for job in jobs)
-    created_at = from_db(jobs[1][6])
+    confirmation_at, followup_at = (job[5] for job in jobs)
+    created_at = jobs[1][6]
     assert abs(confirmation_at - placed_at) < timedelta(minutes=1)
     assert followup_at - created_at == timedelta(hours=24)
 

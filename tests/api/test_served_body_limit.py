@@ -7,19 +7,21 @@ from pathlib import Path
 
 import httpx
 
+from shared.config import Settings
+from shared.db import Database
 from tests.api.helpers import LIMIT, oversized_order, shop_state
 from tests.support.processes import running_api
 
 
-def test_uvicorn_refuses_oversized_bodies_with_413(db_path: Path, tmp_path: Path) -> None:
+def test_uvicorn_refuses_oversized_bodies_with_413(db: Database, settings: Settings, tmp_path: Path) -> None:
     body = oversized_order(LIMIT + 1)
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 1024):
             yield body[start : start + 1024]
 
-    before = shop_state(db_path)
-    with running_api(db_path, tmp_path) as api, httpx.Client(base_url=api.base_url, timeout=30) as client:
+    before = shop_state(db, settings)
+    with running_api(settings, tmp_path) as api, httpx.Client(base_url=api.base_url, timeout=30) as client:
         announced = client.post("/orders", content=body, headers={"Content-Type": "application/json"})
         chunked = client.post("/orders", content=chunks(), headers={"Content-Type": "application/json"})
 
@@ -27,4 +29,4 @@ def test_uvicorn_refuses_oversized_bodies_with_413(db_path: Path, tmp_path: Path
         assert response.status_code == 413, response.text
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     assert "content-length" not in chunked.request.headers
-    assert shop_state(db_path) == before
+    assert shop_state(db, settings) == before

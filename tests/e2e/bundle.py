@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DB_PATH = "/data/shop.db"
+PROVIDERS_DB_PATH = "/data/providers.db"  # the simulated providers keep their own file on the volume
 
 T = TypeVar("T")
 
@@ -246,9 +247,11 @@ class Bundle:
             return self.run_once("python", "-c", code, stdin=stdin)
         return self.exec(service, "python", "-c", code, stdin=stdin)
 
-    def sql(self, query: str, params: Sequence[Any] = (), *, service: str | None = "api") -> list[list[Any]]:
-        """Run one SQL statement against /data/shop.db inside a container; rows as lists."""
-        request = json.dumps({"path": DB_PATH, "query": query, "params": list(params)})
+    def sql(
+        self, query: str, params: Sequence[Any] = (), *, service: str | None = "api", path: str = DB_PATH
+    ) -> list[list[Any]]:
+        """Run one SQL statement against /data/shop.db (or `path`) inside a container; rows as lists."""
+        request = json.dumps({"path": path, "query": query, "params": list(params)})
         rows: list[list[Any]] = json.loads(self.python(_SQL_SCRIPT, service=service, stdin=request))
         return rows
 

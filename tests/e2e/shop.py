@@ -3,15 +3,14 @@ database (inside a container) to check what the workers did.
 
 Every order's pipeline (design.md §4): `send_order_confirmation`, which on success fans out
 `generate_invoice` and `sync_inventory`, plus `send_followup_email` 24 h later. Its effects at the
-simulated providers, one `provider_deliveries` row per key: `charge:<order>` (payment, in the order's
-own transaction), `order-confirmation:<order>` (email), `invoice:<order>` (pdf) and
-`inventory:<order>:<product>` (one warehouse call per item).
+simulated providers (their own file on the volume), one `provider_deliveries` row per key:
+`charge:<order>` (payment, authorised before the order's transaction), `order-confirmation:<order>`
+(email), `invoice:<order>` (pdf) and `inventory:<order>:<product>` (one warehouse call per item).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,12 +18,12 @@ from typing import Any
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from tests.e2e.bundle import ROOT, Bundle, wait_until
+from tests.e2e.bundle import PROVIDERS_DB_PATH, ROOT, Bundle, wait_until
 
 PRODUCTS = ("prod-1", "prod-2", "prod-3")
 STEPS = ("send_order_confirmation", "generate_invoice", "sync_inventory")
 FOLLOWUP = "send_followup_email"
-LEASE_EXPIRED = "lease expired"  # consumer.rescue_expired's last_error
+LEASE_EXPIRED = "lease expired"  # the last_error of a job rescued from a dead worker (shared.queue.store)
 DEAD_LETTERS = "SELECT original_job_id, type, attempts, last_error FROM dead_letter_jobs"
 
 Order = dict[str, Any]  # the API's order body: id, userId, items, ...
@@ -101,7 +100,7 @@ def incomplete_orders(bundle: Bundle) -> tuple[int, int]:
         f"""SELECT
               (SELECT count(*) FROM orders o WHERE (
                   SELECT count(DISTINCT j.type) FROM jobs j
-                  WHERE j.correlation_id = o.id AND j.status = 'completed' AND j.type IN ({placeholders})
+                  WHERE j.workflow_id = o.id AND j.status = 'completed' AND j.type IN ({placeholders})
               ) < {len(STEPS)}),
               (SELECT count(*) FROM jobs WHERE status IN ('failed', 'cancelled'))""",
         STEPS,
@@ -146,7 +145,7 @@ def assert_pipelines_done(bundle: Bundle, orders: Sequence[Order]) -> None:
     follow-up still pending a day ahead; no other job, nothing failed, the dead-letter queue empty."""
     placed = {order["id"] for order in orders}
     assert {row[0] for row in bundle.sql("SELECT id FROM orders")} == placed
-    rows = bundle.sql("SELECT correlation_id, type, status, scheduled_at > datetime('now', '+23 hours') FROM jobs")
+    rows = bundle.sql("SELECT workflow_id, type, status, scheduled_at > datetime('now', '+23 hours') FROM jobs")
     found: dict[str, dict[str, list[str]]] = {}
     for order_id, job_type, status, a_day_ahead in rows:
         entry = f"{status}, a day ahead" if job_type == FOLLOWUP and a_day_ahead else status
@@ -176,16 +175,15 @@ def expected_deliveries(orders: Iterable[Order]) -> set[Delivery]:
 
 
 def assert_effects_exactly_once(bundle: Bundle, orders: Sequence[Order]) -> dict[Delivery, int]:
-    """`provider_deliveries` holds exactly one row per expected key and nothing else.
+    """The providers received exactly the expected keys, nothing missing and nothing else (a key is
+    one row: a repeated call only counts in `repeat_calls`).
 
     Returns each key's `repeat_calls` (calls the provider deduplicated)."""
-    rows = bundle.sql("SELECT provider, idempotency_key, repeat_calls FROM provider_deliveries")
-    rows_per_key = Counter((provider, key) for provider, key, _ in rows)
-    duplicated = {key: n for key, n in rows_per_key.items() if n > 1}
-    assert not duplicated, f"delivered more than once: {duplicated}"
+    rows = bundle.sql("SELECT provider, idempotency_key, repeat_calls FROM provider_deliveries", path=PROVIDERS_DB_PATH)
+    received = {(provider, key) for provider, key, _ in rows}
     expected = expected_deliveries(orders)
-    missing = expected - set(rows_per_key)
-    unexpected = set(rows_per_key) - expected
+    missing = expected - received
+    unexpected = received - expected
     assert not missing, f"{len(missing)} effects missing, e.g. {sorted(missing)[:5]}"
     assert not unexpected, f"{len(unexpected)} unexpected effects, e.g. {sorted(unexpected)[:5]}"
     return {(provider, key): repeats for provider, key, repeats in rows}

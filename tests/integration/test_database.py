@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
-from shared.db import Database
+from shared.config import Settings
+from shared.db import Database, Tx
+
+
+@pytest.fixture
+def db_path(settings: Settings) -> Path:
+    return Path(settings.database_url.removeprefix("sqlite:///"))
 
 
 def test_every_connection_gets_the_pragmas(db: Database) -> None:
-    with db.read() as session:
-        assert session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
-        assert session.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000
-        assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
-        assert session.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+    with db.read() as tx:
+        assert tx.scalar("PRAGMA journal_mode") == "wal"
+        assert tx.scalar("PRAGMA busy_timeout") == 5000
+        assert tx.scalar("PRAGMA foreign_keys") == 1
+        assert tx.scalar("PRAGMA synchronous") == 1  # NORMAL
 
 
 def test_pragmas_hold_on_pooled_connections_from_other_threads(db: Database) -> None:
     seen: list[tuple[int, int]] = []
 
     def probe() -> None:
-        with db.write() as session:
-            seen.append(
-                (
-                    session.execute(text("PRAGMA foreign_keys")).scalar_one(),
-                    session.execute(text("PRAGMA busy_timeout")).scalar_one(),
-                )
-            )
+        with db.write() as tx:
+            seen.append((tx.scalar("PRAGMA foreign_keys"), tx.scalar("PRAGMA busy_timeout")))
 
     threads = [threading.Thread(target=probe) for _ in range(5)]
     for thread in threads:
@@ -44,8 +45,8 @@ def test_pragmas_hold_on_pooled_connections_from_other_threads(db: Database) -> 
 def test_write_units_hold_the_write_lock_from_their_first_statement(db: Database, db_path: Path) -> None:
     """BEGIN IMMEDIATE: another writer is refused while a write unit is open, even before it wrote."""
     other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
-    with db.write() as session:
-        session.execute(text("SELECT 1")).scalar_one()  # a read only, yet the lock is held
+    with db.write() as tx:
+        tx.scalar("SELECT 1")  # a read only, yet the lock is held
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
     other.execute("BEGIN IMMEDIATE")  # free again after the unit committed
@@ -53,10 +54,25 @@ def test_write_units_hold_the_write_lock_from_their_first_statement(db: Database
     other.close()
 
 
+def test_the_write_lane_holds_the_write_lock_too(db: Database, db_path: Path) -> None:
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None, check_same_thread=False)
+    refused: list[bool] = []
+
+    def unit(tx: Tx) -> None:
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            refused.append("locked" in str(exc))
+
+    asyncio.run(db.run_write(unit))
+    other.close()
+    assert refused == [True]
+
+
 def test_reads_are_deferred_and_do_not_block_writers(db: Database, db_path: Path) -> None:
     other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
-    with db.read() as session:
-        session.execute(text("SELECT COUNT(*) FROM products")).scalar_one()
+    with db.read() as tx:
+        tx.scalar("SELECT COUNT(*) FROM products")
         other.execute("BEGIN IMMEDIATE")
         other.execute("UPDATE products SET stock = stock + 1 WHERE id = 'prod-1'")
         other.execute("COMMIT")
@@ -64,15 +80,8 @@ def test_reads_are_deferred_and_do_not_block_writers(db: Database, db_path: Path
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:
-    try:
-        with db.write() as session:
-            session.execute(
-                text("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ('none', 'prod-1', 1, 1)")
-            )
-        raised = False
-    except Exception as exc:
-        raised = "FOREIGN KEY constraint failed" in str(exc)
-    assert raised
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY constraint failed"), db.write() as tx:
+        tx.execute("INSERT INTO order_items (order_id, product_id, quantity, price) VALUES ('none', 'prod-1', 1, 1)")
 
 
 def test_a_writer_waits_for_the_lock_and_gets_it_when_released(db: Database, db_path: Path) -> None:
@@ -80,23 +89,48 @@ def test_a_writer_waits_for_the_lock_and_gets_it_when_released(db: Database, db_
     holder.execute("BEGIN IMMEDIATE")
     release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
     release.start()
-    with db.write() as session:  # waits instead of failing with "database is locked"
-        session.execute(text("UPDATE products SET stock = 1 WHERE id = 'prod-1'"))
+    with db.write() as tx:  # waits instead of failing with "database is locked"
+        tx.execute("UPDATE products SET stock = 1 WHERE id = 'prod-1'")
     release.join()
     holder.close()
-    with db.read() as session:
-        assert session.execute(text("SELECT stock FROM products WHERE id = 'prod-1'")).scalar_one() == 1
-        assert session.execute(text("PRAGMA busy_timeout")).scalar_one() == 5000  # restored after BEGIN
+    with db.read() as tx:
+        assert tx.scalar("SELECT stock FROM products WHERE id = 'prod-1'") == 1
+        assert tx.scalar("PRAGMA busy_timeout") == 5000  # restored after BEGIN
 
 
 def test_a_writer_gives_up_after_the_busy_timeout(db_path: Path) -> None:
-    impatient = Database.from_url(f"sqlite:///{db_path}", busy_timeout_ms=200)
+    impatient = Database(f"sqlite:///{db_path}", busy_timeout_ms=200)
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="database is locked"), impatient.write() as session:
-            session.execute(text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"), impatient.write() as tx:
+            tx.scalar("SELECT 1")
+        assert impatient.backend.unavailable(sqlite3.OperationalError("database is locked"))
     finally:
         holder.execute("ROLLBACK")
         holder.close()
         impatient.dispose()
+
+
+def test_a_unit_that_fails_in_a_batch_undoes_only_its_own_writes(db: Database) -> None:
+    """The write lane commits many units per transaction, each in a savepoint."""
+
+    def good(n: int) -> Callable[[Tx], object]:
+        return lambda tx: tx.execute("UPDATE products SET stock = :n WHERE id = 'prod-1'", {"n": n})
+
+    def bad(tx: Tx) -> None:
+        tx.execute("UPDATE products SET stock = 999 WHERE id = 'prod-2'")
+        raise ValueError("refused")
+
+    async def run() -> list[object]:
+        results = await asyncio.gather(
+            db.run_write(good(1)), db.run_write(bad), db.run_write(good(2)), return_exceptions=True
+        )
+        return list(results)
+
+    results = asyncio.run(run())
+    assert isinstance(results[1], ValueError)
+    assert not isinstance(results[0], Exception)
+    with db.read() as tx:
+        assert tx.scalar("SELECT stock FROM products WHERE id = 'prod-1'") == 2
+        assert tx.scalar("SELECT stock FROM products WHERE id = 'prod-2'") == 100

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from shared.db import Database
-from shared.jobs import enqueue
-from shared.queue import InvalidPayloadError, UnknownJobTypeError
+from shared.queue import InvalidPayloadError, JobSpec, UnknownJobTypeError, enqueue, enqueue_many, queries
 from shared.queue.errors import EnqueueError
-from shared.queue.models import Job
+from shared.queue.loading import load_job_types
+from shared.queue.queries import JobRow
+from shared.shop import jobs as shop_jobs
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+TYPES = load_job_types(["shared.shop.jobs"])
 
 
 def clock() -> datetime:
@@ -21,35 +23,39 @@ def clock() -> datetime:
 
 
 def count_jobs(db: Database) -> int:
-    with db.read() as session:
-        return session.execute(select(func.count()).select_from(Job)).scalar_one()
+    with db.read() as tx:
+        return int(tx.scalar("SELECT COUNT(*) FROM jobs"))
+
+
+def job(db: Database, job_id: str) -> JobRow:
+    with db.read() as tx:
+        row = queries.job(tx, job_id)
+    assert row is not None
+    return row
 
 
 def test_enqueue_writes_a_validated_job(db: Database) -> None:
-    with db.write() as session:
-        job_id = enqueue(session, "send_email", {"to": "a@b.test", "subject": "Hi", "orderId": "o-1"}, clock=clock)
-    with db.read() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        assert (job.type, job.status, job.priority, job.attempts, job.max_attempts) == (
-            "send_email",
-            "pending",
-            5,
-            0,
-            5,
-        )
-        assert job.payload == '{"to":"a@b.test","subject":"Hi","body":"","orderId":"o-1"}'
-        assert job.scheduled_at == NOW
-        assert job.correlation_id == "o-1"
+    with db.write() as tx:
+        job_id = enqueue(tx, shop_jobs.send_email, {"to": "a@b.test", "subject": "Hi", "orderId": "o-1"}, clock=clock)
+    row = job(db, job_id)
+    assert (row.type, row.status, row.priority, row.attempts, row.max_attempts) == (
+        "send_email",
+        "pending",
+        5,
+        0,
+        5,
+    )
+    assert row.payload == '{"to":"a@b.test","subject":"Hi","body":"","orderId":"o-1"}'
+    assert row.scheduled_at == NOW
+    assert row.workflow_id == "o-1"
 
 
 def test_delay_and_scheduled_at(db: Database) -> None:
-    with db.write() as session:
-        delayed = enqueue(session, "send_followup_email", {"orderId": "o"}, delay=timedelta(hours=24), clock=clock)
-        at = enqueue(session, "send_followup_email", {"orderId": "p"}, scheduled_at=NOW + timedelta(minutes=5))
-    with db.read() as session:
-        assert session.get(Job, delayed).scheduled_at == NOW + timedelta(hours=24)  # type: ignore[union-attr]
-        assert session.get(Job, at).scheduled_at == NOW + timedelta(minutes=5)  # type: ignore[union-attr]
+    with db.write() as tx:
+        delayed = enqueue(tx, shop_jobs.send_followup_email, {"orderId": "o"}, delay=timedelta(hours=24), clock=clock)
+        at = enqueue(tx, shop_jobs.send_followup_email, {"orderId": "p"}, scheduled_at=NOW + timedelta(minutes=5))
+    assert job(db, delayed).scheduled_at == NOW + timedelta(hours=24)
+    assert job(db, at).scheduled_at == NOW + timedelta(minutes=5)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +69,12 @@ def test_delay_and_scheduled_at(db: Database) -> None:
     ],
 )
 def test_bad_jobs_are_refused_and_write_nothing(
-    db: Database, job_type: str, payload: dict[str, object], error: type[Exception], field: str
+    db: Database, job_type: str, payload: dict[str, Any], error: type[Exception], field: str
 ) -> None:
     def unit_of_work() -> None:
-        with db.write() as session:
-            enqueue(session, "send_email", {"to": "ok@x.test", "subject": "kept?"}, clock=clock)
-            enqueue(session, job_type, payload, clock=clock)
+        with db.write() as tx:
+            enqueue(tx, shop_jobs.send_email, {"to": "ok@x.test", "subject": "kept?"}, clock=clock)
+            enqueue(tx, TYPES.get(job_type), payload, clock=clock)
 
     with pytest.raises(error) as raised:
         unit_of_work()
@@ -78,34 +84,52 @@ def test_bad_jobs_are_refused_and_write_nothing(
 
 
 def test_bad_options_are_refused(db: Database) -> None:
-    with db.write() as session:
+    with db.write() as tx:
         for options in ({"max_attempts": 0}, {"delay": -1}, {"idempotency_key": " "}):
             with pytest.raises(EnqueueError):
-                enqueue(session, "generate_invoice", {"orderId": "o"}, clock=clock, **options)
+                enqueue(tx, shop_jobs.generate_invoice, {"orderId": "o"}, clock=clock, **options)
         with pytest.raises(EnqueueError):
-            enqueue(session, "generate_invoice", {"orderId": "o"}, delay=1, scheduled_at=NOW)
+            enqueue(tx, shop_jobs.generate_invoice, {"orderId": "o"}, delay=1, scheduled_at=NOW)
     assert count_jobs(db) == 0
 
 
 def test_idempotency_key_is_unique_among_unfinished_jobs(db: Database) -> None:
-    with db.write() as session:
-        first = enqueue(session, "generate_invoice", {"orderId": "o"}, idempotency_key="k", clock=clock)
-        again = enqueue(session, "generate_invoice", {"orderId": "o"}, idempotency_key="k", clock=clock)
+    with db.write() as tx:
+        first = enqueue(tx, shop_jobs.generate_invoice, {"orderId": "o"}, idempotency_key="k", clock=clock)
+        again = enqueue(tx, shop_jobs.generate_invoice, {"orderId": "o"}, idempotency_key="k", clock=clock)
     assert first == again
     assert count_jobs(db) == 1
-    with db.write() as session:
-        session.get(Job, first).status = "completed"  # type: ignore[union-attr]
-    with db.write() as session:
-        later = enqueue(session, "generate_invoice", {"orderId": "o"}, idempotency_key="k", clock=clock)
+    with db.write() as tx:
+        tx.execute("UPDATE jobs SET status = 'completed' WHERE id = :id", {"id": first})
+    with db.write() as tx:
+        later = enqueue(tx, shop_jobs.generate_invoice, {"orderId": "o"}, idempotency_key="k", clock=clock)
     assert later != first
     assert count_jobs(db) == 2
 
 
 def test_enqueue_order_is_recorded(db: Database) -> None:
-    with db.write() as session:
-        ids = [enqueue(session, "generate_invoice", {"orderId": str(i)}, clock=clock) for i in range(5)]
-    with db.write() as session:
-        ids.append(enqueue(session, "generate_invoice", {"orderId": "5"}, clock=clock))
-    with db.read() as session:
-        ordered = session.scalars(select(Job.id).order_by(Job.seq)).all()
-    assert list(ordered) == ids
+    with db.write() as tx:
+        ids = [enqueue(tx, shop_jobs.generate_invoice, {"orderId": str(i)}, clock=clock) for i in range(5)]
+    with db.write() as tx:
+        ids.append(enqueue(tx, shop_jobs.generate_invoice, {"orderId": "5"}, clock=clock))
+    with db.read() as tx:
+        ordered = [row[0] for row in tx.all("SELECT id FROM jobs ORDER BY seq")]
+    assert ordered == ids
+
+
+def test_enqueue_many_validates_everything_before_writing(db: Database) -> None:
+    specs = [JobSpec(shop_jobs.generate_invoice, {"orderId": str(i)}) for i in range(3)]
+    with pytest.raises(InvalidPayloadError), db.write() as tx:
+        enqueue_many(tx, [*specs, JobSpec(shop_jobs.generate_invoice, {"orderId": 7})], clock=clock)
+    assert count_jobs(db) == 0
+    with db.write() as tx:
+        ids = enqueue_many(
+            tx,
+            [*specs, JobSpec(shop_jobs.sync_inventory, {"orderId": "k"}, idempotency_key="sync:k")],
+            clock=clock,
+        )
+        assert enqueue_many(tx, [JobSpec(shop_jobs.sync_inventory, {"orderId": "k"}, idempotency_key="sync:k")]) == [
+            ids[-1]
+        ]
+    with db.read() as tx:
+        assert [row[0] for row in tx.all("SELECT id FROM jobs ORDER BY seq")] == ids

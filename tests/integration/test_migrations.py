@@ -64,8 +64,12 @@ def empty_db(tmp_path: Path) -> Path:
     return tmp_path / "fresh.db"
 
 
+def alembic(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_alembic(f"sqlite:///{path}", *args)
+
+
 def test_upgrade_on_an_empty_file_creates_the_seed_schema(empty_db: Path) -> None:
-    run_alembic(empty_db, "upgrade", "head")
+    alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         for table, expected in SEED_COLUMNS.items():
             assert columns(conn, table)[: len(expected)] == expected, table
@@ -88,41 +92,41 @@ def test_upgrade_on_an_empty_file_creates_the_seed_schema(empty_db: Path) -> Non
 
 
 def test_models_and_migrations_do_not_drift(empty_db: Path) -> None:
-    run_alembic(empty_db, "upgrade", "head")
-    result = run_alembic(empty_db, "check")
+    alembic(empty_db, "upgrade", "head")
+    result = alembic(empty_db, "check")
     assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
 def test_downgrade_to_base_and_upgrade_again(empty_db: Path) -> None:
-    run_alembic(empty_db, "upgrade", "head")
-    run_alembic(empty_db, "downgrade", "base")
+    alembic(empty_db, "upgrade", "head")
+    alembic(empty_db, "downgrade", "base")
     with sqlite3.connect(empty_db) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"alembic_version"}
-    run_alembic(empty_db, "upgrade", "head")
+    alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM products").fetchone() == (3,)
 
 
 def test_second_upgrade_is_a_no_op(empty_db: Path) -> None:
-    run_alembic(empty_db, "upgrade", "head")
+    alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         conn.execute("UPDATE products SET stock = 7 WHERE id = 'prod-1'")
         before = conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
-    second = run_alembic(empty_db, "upgrade", "head")
+    second = alembic(empty_db, "upgrade", "head")
     assert "Running upgrade" not in second.stderr
     with sqlite3.connect(empty_db) as conn:
         assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == before
         assert conn.execute("SELECT stock FROM products WHERE id = 'prod-1'").fetchone() == (7,)
         assert conn.execute("SELECT COUNT(*) FROM products").fetchone() == (3,)
-    current = run_alembic(empty_db, "current")
-    heads = run_alembic(empty_db, "heads")
+    current = alembic(empty_db, "current")
+    heads = alembic(empty_db, "heads")
     assert heads.stdout.split()[0] in current.stdout
 
 
-def test_the_due_jobs_query_uses_an_index(db_path: Path) -> None:
+def test_the_due_jobs_query_uses_an_index(migrated_template: Path) -> None:
     """The seed's exercise 3."""
-    with sqlite3.connect(db_path) as conn:
+    with sqlite3.connect(migrated_template) as conn:
         plan = conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE status = 'pending' AND scheduled_at <= datetime('now') "
             "ORDER BY priority DESC, scheduled_at ASC"
@@ -134,24 +138,24 @@ def test_the_due_jobs_query_uses_an_index(db_path: Path) -> None:
 
 def test_migration_keeps_existing_jobs_in_enqueue_order(empty_db: Path) -> None:
     """Revision 0002 numbers jobs that existed before it by creation time."""
-    run_alembic(empty_db, "upgrade", "0001")
+    alembic(empty_db, "upgrade", "0001")
     with sqlite3.connect(empty_db) as conn:
         conn.executemany(
             "INSERT INTO jobs (id, type, created_at) VALUES (?, 'send_email', ?)",
             [("c", "2026-01-01 00:00:03"), ("a", "2026-01-01 00:00:01"), ("b", "2026-01-01 00:00:02")],
         )
-    run_alembic(empty_db, "upgrade", "head")
+    alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         assert conn.execute("SELECT id FROM jobs ORDER BY seq").fetchall() == [("a",), ("b",), ("c",)]
 
 
 def test_a_failed_upgrade_changes_nothing(empty_db: Path) -> None:
     """The whole upgrade is one IMMEDIATE transaction: a failure in a later revision undoes the earlier ones."""
-    run_alembic(empty_db, "upgrade", "0001")
+    alembic(empty_db, "upgrade", "0001")
     with sqlite3.connect(empty_db) as conn:
         conn.execute("CREATE TABLE workers (squatter TEXT)")  # revision 0003 will collide with it
     with pytest.raises(subprocess.CalledProcessError):
-        run_alembic(empty_db, "upgrade", "head")
+        alembic(empty_db, "upgrade", "head")
     with sqlite3.connect(empty_db) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         job_columns = [row[1] for row in conn.execute("PRAGMA table_info(jobs)")]

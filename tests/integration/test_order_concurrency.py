@@ -7,29 +7,40 @@ Exactly the stock is sold, never more, and each refused request leaves nothing b
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 
 import httpx
 
+from shared.config import Settings
+from shared.db import Database
 from tests.support.processes import running_api
+from tests.support.queue import delivered, execute, query, scalar
 
 CLIENTS = 50
 STOCK = 20
 PRODUCT = "prod-3"
 
 
-def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path) -> None:
-    with closing(sqlite3.connect(db_path)) as conn, conn:
-        conn.execute("UPDATE products SET stock = ? WHERE id = ?", (STOCK, PRODUCT))
+def effective_charges(settings: Settings) -> list[str]:
+    """Orders whose payment authorisation stands: charged and not voided."""
+    keys = [key for _, key, _, _ in delivered(settings, "payment")]
+    voided = {key.removeprefix("void:") for key in keys if key.startswith("void:")}
+    return sorted(
+        key.removeprefix("charge:")
+        for key in keys
+        if key.startswith("charge:") and key.removeprefix("charge:") not in voided
+    )
+
+
+def test_concurrent_orders_sell_exactly_the_stock(db: Database, settings: Settings, tmp_path: Path) -> None:
+    execute(db, "UPDATE products SET stock = :stock WHERE id = :id", {"stock": STOCK, "id": PRODUCT})
     start = threading.Barrier(CLIENTS)
 
     with (
-        running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
+        running_api(settings, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
         httpx.Client(base_url=api.base_url, timeout=60, limits=httpx.Limits(max_connections=CLIENTS)) as client,
     ):
 
@@ -54,17 +65,15 @@ def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path)
     assert all("database is locked" not in r.text for r in responses)
 
     accepted_ids = {order["id"] for order in accepted}
-    with closing(sqlite3.connect(db_path)) as conn:
-        stock = conn.execute("SELECT stock FROM products WHERE id = ?", (PRODUCT,)).fetchone()[0]
-        order_ids = {row[0] for row in conn.execute("SELECT id FROM orders")}
-        sold = conn.execute("SELECT SUM(quantity) FROM order_items WHERE product_id = ?", (PRODUCT,)).fetchone()[0]
-        jobs = conn.execute("SELECT correlation_id, type FROM jobs").fetchall()
-        charges = conn.execute("SELECT COUNT(*) FROM provider_deliveries WHERE provider = 'payment'").fetchone()[0]
+    stock = scalar(db, "SELECT stock FROM products WHERE id = :id", {"id": PRODUCT})
+    order_ids = {row[0] for row in query(db, "SELECT id FROM orders")}
+    sold = scalar(db, "SELECT SUM(quantity) FROM order_items WHERE product_id = :id", {"id": PRODUCT})
+    jobs = query(db, "SELECT workflow_id, type FROM jobs")
 
     assert stock == 0
     assert sold == STOCK
     assert order_ids == accepted_ids
-    assert charges == len(accepted)
+    assert effective_charges(settings) == sorted(accepted_ids)
     assert len(jobs) == 2 * len(accepted)
     jobs_by_order: dict[str, list[str]] = {}
     for order_id, job_type in jobs:
@@ -74,14 +83,16 @@ def test_concurrent_orders_sell_exactly_the_stock(db_path: Path, tmp_path: Path)
     }
 
 
-def test_concurrent_retries_with_one_idempotency_key_make_one_order(db_path: Path, tmp_path: Path) -> None:
+def test_concurrent_retries_with_one_idempotency_key_make_one_order(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
     """Retries that overlap (a client timing out and retrying) still create exactly one order."""
     retries = 10
     start = threading.Barrier(retries)
     body = {"userId": "user-1", "items": [{"productId": PRODUCT, "quantity": 2}]}
 
     with (
-        running_api(db_path, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
+        running_api(settings, tmp_path, SIMULATED_LATENCY_SCALE="1") as api,
         httpx.Client(base_url=api.base_url, timeout=60) as client,
     ):
 
@@ -94,11 +105,8 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order(db_path: Pat
 
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
-    with closing(sqlite3.connect(db_path)) as conn:
-        counts = [
-            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("orders", "jobs", "provider_deliveries", "idempotent_requests")
-        ]
-        stock = conn.execute("SELECT stock FROM products WHERE id = ?", (PRODUCT,)).fetchone()[0]
-    assert counts == [1, 2, 1, 1]
+    counts = [scalar(db, f"SELECT COUNT(*) FROM {table}") for table in ("orders", "jobs", "idempotent_requests")]
+    stock = scalar(db, "SELECT stock FROM products WHERE id = :id", {"id": PRODUCT})
+    assert counts == [1, 2, 1]
+    assert effective_charges(settings) == [responses[0].json()["id"]]
     assert stock == 25 - 2

@@ -15,15 +15,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def base_env(db_path: Path, **extra: str) -> dict[str, str]:
-    """A clean environment for a child process: only what the test sets, plus PATH and HOME."""
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """A clean environment for a child process: the test's database and data directory, no
+    latency, JSON logs, plus what the test sets; nothing from the developer's shell."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
-        DATA_DIR=str(db_path.parent / "data"),
+        DATABASE_URL=settings.database_url,
+        DATA_DIR=str(settings.resolved_data_dir()),
+        PROVIDERS_DATABASE_URL=settings.resolved_providers_url(),
         PYTHONUNBUFFERED="1",
         SIMULATED_LATENCY_SCALE="0",
         LOG_FORMAT="json",
@@ -32,11 +36,13 @@ def base_env(db_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_alembic(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_alembic(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+    env["DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "alembic", *args],
         cwd=ROOT,
-        env=base_env(db_path),
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -104,12 +110,12 @@ def wait_http_ok(url: str, service: Service, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def running_api(db_path: Path, log_dir: Path, **env: str) -> Iterator[Service]:
+def running_api(settings: Settings, log_dir: Path, **env: str) -> Iterator[Service]:
     """`python -m api` (uvicorn) on a free loopback port; stopped with SIGTERM afterwards."""
     port = free_port()
     service = spawn(
         [sys.executable, "-m", "api"],
-        base_env(db_path, HOST="127.0.0.1", PORT=str(port), **env),
+        child_env(settings, HOST="127.0.0.1", PORT=str(port), **env),
         log_dir / f"api-{port}.log",
     )
     service.base_url = f"http://127.0.0.1:{port}"
@@ -120,6 +126,21 @@ def running_api(db_path: Path, log_dir: Path, **env: str) -> Iterator[Service]:
         service.stop()
 
 
-def start_worker(db_path: Path, log_dir: Path, name: str, **env: str) -> Service:
-    """`python -m worker` as a subprocess; the caller stops or kills it."""
-    return spawn([sys.executable, "-m", "worker"], base_env(db_path, **env), log_dir / f"worker-{name}.log")
+def start_worker(settings: Settings, log_dir: Path, name: str, *args: str, **env: str) -> Service:
+    """`python -m worker [args]` as a subprocess; the caller stops or kills it."""
+    return spawn([sys.executable, "-m", "worker", *args], child_env(settings, **env), log_dir / f"worker-{name}.log")
+
+
+def run_worker_burst(
+    settings: Settings, *args: str, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m worker --burst`: runs until no job is due, then exits."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker", "--burst", *args],
+        cwd=ROOT,
+        env=child_env(settings, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 from pypdf import PdfReader
 
@@ -15,10 +16,10 @@ def test_invoice_lists_every_line_and_the_total() -> None:
         user_id="Zoë",  # outside ASCII: shown, not a crash
         created_at="2026-11-27T12:00:00.000Z",
         lines=[
-            InvoiceLine("prod-1", "Mechanical Keyboard", 2, 89.99),
-            InvoiceLine("prod-3", "Monitor Stand", 1, 49.99),
+            InvoiceLine("prod-1", "Mechanical Keyboard", 2, Decimal("89.99")),
+            InvoiceLine("prod-3", "Monitor Stand", 1, Decimal("49.99")),
         ],
-        total=229.97,
+        total=Decimal("229.97"),
     )
     content = render_invoice(invoice)
     assert content.startswith(b"%PDF-")

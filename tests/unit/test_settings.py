@@ -50,5 +50,8 @@ def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], mes
         load_settings(env)
 
 
-def test_settings_can_be_built_directly() -> None:
-    assert Settings(worker_concurrency=2).worker_concurrency == 2
+def test_settings_built_directly_are_checked_too() -> None:
+    with pytest.raises(ConfigError, match="WORKER_CONCURRENCY"):
+        Settings(worker_concurrency=0)
+    with pytest.raises(ConfigError, match="PREFETCH"):
+        Settings(prefetch=-1)

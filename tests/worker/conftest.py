@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from shared.config import Settings
 from tests.support.processes import Service, start_worker
 
 WorkerFactory = Callable[..., Service]
 
 
 @pytest.fixture
-def workers(db_path: Path, tmp_path: Path) -> Iterator[WorkerFactory]:
+def workers(settings: Settings, tmp_path: Path) -> Iterator[WorkerFactory]:
     started: list[Service] = []
 
-    def start(name: str, **env: str) -> Service:
-        service = start_worker(db_path, tmp_path, name, **env)
+    def start(name: str, *args: str, **env: str) -> Service:
+        service = start_worker(settings, tmp_path, name, *args, **env)
         started.append(service)
         return service
 
