@@ -27,7 +27,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PENDING = sa.text("status = 'pending'")
-PROCESSING = sa.text("status = 'processing'")
 
 
 def upgrade() -> None:
@@ -49,10 +48,6 @@ def upgrade() -> None:
         [sa.text("claim_priority DESC"), "scheduled_at", "seq"],
         sqlite_where=PENDING,
         postgresql_where=PENDING,
-    )
-    op.create_index("idx_jobs_held", "jobs", ["locked_by"], sqlite_where=PROCESSING, postgresql_where=PROCESSING)
-    op.create_index(
-        "idx_jobs_running_key", "jobs", ["concurrency_key"], sqlite_where=PROCESSING, postgresql_where=PROCESSING
     )
     op.create_table(
         "job_failures",
@@ -93,8 +88,6 @@ def downgrade() -> None:
     )
     op.drop_index("idx_job_failures_job", table_name="job_failures")
     op.drop_table("job_failures")
-    op.drop_index("idx_jobs_running_key", table_name="jobs")
-    op.drop_index("idx_jobs_held", table_name="jobs")
     op.drop_index("idx_jobs_claim", table_name="jobs")
     op.drop_index("idx_jobs_workflow", table_name="jobs")
     with op.batch_alter_table("jobs") as batch:

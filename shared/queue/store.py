@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import msgspec
+
 from shared.db.tx import Tx
 from shared.logging import get_logger
 from shared.queue.context import ClaimedJob, Completion
@@ -22,11 +24,8 @@ from shared.queue.producer import enqueue
 log = get_logger("queue")
 
 _HELD = "id = :id AND locked_by = :worker AND attempts = :attempts AND status = 'processing'"
-CLAIM = (
-    "UPDATE jobs SET status = 'processing', locked_by = :worker, locked_at = :now, started_at = :now, "
-    "attempts = attempts + 1, updated_at = :now WHERE id = :id AND status = 'pending'"
-)
 COMPLETE = f"UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now WHERE {_HELD}"
+
 RETRY = (
     "UPDATE jobs SET status = 'pending', last_error = :error, scheduled_at = :run_at, locked_by = NULL, "
     f"locked_at = NULL, updated_at = :now WHERE {_HELD}"
@@ -107,8 +106,10 @@ def claim(tx: Tx, worker_id: str, limit: int, now: datetime, *, exclude_types: S
     rows = tx.all(tx.backend.claim_candidates.format(exclude=exclude), params)
     if not rows:
         return []
-    stamp = tx.ts(now)
-    tx.executemany(CLAIM, [{"worker": worker_id, "now": stamp, "id": row[0]} for row in rows])
+    tx.execute(
+        tx.backend.claim_update,
+        {"worker": worker_id, "now": tx.ts(now), "ids": tx.list_param([row[0] for row in rows])},
+    )
     return [
         ClaimedJob(
             id=row[0],
@@ -130,62 +131,101 @@ def claim(tx: Tx, worker_id: str, limit: int, now: datetime, *, exclude_types: S
 
 
 def settle(tx: Tx, outcomes: Sequence[Outcome], now: datetime, policy: QueuePolicy) -> list[Settled]:
-    """Apply finished jobs' outcomes in the caller's transaction, each fenced on its claim.
+    """Apply finished jobs' outcomes in the caller's transaction, each fenced on its claim; the
+    results come back in the outcomes' order.
 
-    A completion that carries work (children, hooks) runs in a savepoint: if that work fails, only
-    this job's completion is undone and the job counts a failed attempt instead.
+    Plain completions go in one statement. A completion that carries work (children, hooks) runs
+    in a savepoint: if that work fails, only this job's completion is undone and the job counts a
+    failed attempt instead.
     """
     stamp = tx.ts(now)
-    results: list[Settled] = []
     processed: list[dict[str, Any]] = []
+    plain = [o for o in outcomes if o.kind is Kind.COMPLETED and not _carries_work(o.completion)]
+    settled = {id(result.outcome): result for result in _complete_plain(tx, plain, stamp, processed)} if plain else {}
     for outcome in outcomes:
+        if id(outcome) in settled:
+            continue
         job = outcome.job
         held = {"id": job.id, "worker": job.locked_by, "attempts": job.attempts, "now": stamp}
+        result: Settled
         if outcome.kind is Kind.COMPLETED:
-            completion = outcome.completion
-            if completion is not None and (completion.children or completion.hooks):
-                try:
-                    with tx.savepoint():
-                        done = tx.rowcount(COMPLETE, held) == 1
-                        if done:
-                            _complete_with_work(tx, job, completion, now)
-                except Exception as exc:  # the job's own follow-up work failed: an attempt failed
-                    error = f"completion failed: {type(exc).__name__}: {exc}"
-                    results.append(_fail(tx, outcome, held, error=error, now=now, policy=policy))
-                    continue
-            else:
-                done = tx.rowcount(COMPLETE, held) == 1
-            if done and completion is not None and completion.processed_key is not None:
-                processed.append({"job_id": job.id, "key": completion.processed_key, "type": job.type, "now": stamp})
-            results.append(Settled(outcome, Kind.COMPLETED if done else None))
+            result = _complete_with_work(tx, outcome, held, now=now, policy=policy, processed=processed)
         elif outcome.kind is Kind.FAILED:
-            results.append(_fail(tx, outcome, held, error=outcome.error or "failed", now=now, policy=policy))
+            result = _fail(tx, outcome, held, error=outcome.error or "failed", now=now, policy=policy)
         elif outcome.kind is Kind.DEAD:
-            results.append(_dead_letter(tx, outcome, held, outcome.error or "failed"))
+            result = _dead_letter(tx, outcome, held, outcome.error or "failed")
         elif outcome.kind is Kind.CANCELLED:
             done = tx.rowcount(CANCEL, {**held, "error": outcome.error or "cancelled"}) == 1
-            results.append(Settled(outcome, Kind.CANCELLED if done else None))
+            result = Settled(outcome, Kind.CANCELLED if done else None)
         else:
             done = tx.rowcount(HAND_BACK, held) == 1
-            results.append(Settled(outcome, Kind.HANDED_BACK if done else None))
+            result = Settled(outcome, Kind.HANDED_BACK if done else None)
+        settled[id(outcome)] = result
     tx.executemany(RECORD_PROCESSED, processed)
+    return [settled[id(outcome)] for outcome in outcomes]
+
+
+def _carries_work(completion: Completion | None) -> bool:
+    return completion is not None and bool(completion.children or completion.hooks)
+
+
+def _complete_plain(tx: Tx, outcomes: list[Outcome], stamp: Any, processed: list[dict[str, Any]]) -> list[Settled]:
+    """The fast path: completions with nothing to commit beside them but their step key, one
+    statement per worker (a batch normally holds one worker's jobs)."""
+    applied: set[str] = set()
+    by_worker: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_worker.setdefault(outcome.job.locked_by, []).append(outcome)
+    for worker, group in by_worker.items():
+        records = msgspec.json.encode([{"id": o.job.id, "attempts": o.job.attempts} for o in group]).decode()
+        rows = tx.all(tx.backend.complete_many, {"now": stamp, "worker": worker, "held": records})
+        applied.update(row[0] for row in rows)
+    results = []
+    for outcome in outcomes:
+        done = outcome.job.id in applied
+        completion = outcome.completion
+        if done and completion is not None and completion.processed_key is not None:
+            processed.append(
+                {"job_id": outcome.job.id, "key": completion.processed_key, "type": outcome.job.type, "now": stamp}
+            )
+        results.append(Settled(outcome, Kind.COMPLETED if done else None))
     return results
 
 
-def _complete_with_work(tx: Tx, job: ClaimedJob, completion: Completion, now: datetime) -> None:
-    for child in completion.children:
-        enqueue(
-            tx,
-            child.job_type,
-            child.payload,
-            delay=child.delay,
-            idempotency_key=child.idempotency_key,
-            workflow_id=job.workflow_id,
-            parent_id=job.id,
-            clock=lambda: now,
-        )
-    for hook in completion.hooks:
-        hook(tx)
+def _complete_with_work(
+    tx: Tx,
+    outcome: Outcome,
+    held: dict[str, Any],
+    *,
+    now: datetime,
+    policy: QueuePolicy,
+    processed: list[dict[str, Any]],
+) -> Settled:
+    job, completion = outcome.job, outcome.completion
+    assert completion is not None  # noqa: S101 - only completions that carry work come here
+    try:
+        with tx.savepoint():
+            if tx.rowcount(COMPLETE, held) != 1:
+                return Settled(outcome, None)
+            for child in completion.children:
+                enqueue(
+                    tx,
+                    child.job_type,
+                    child.payload,
+                    delay=child.delay,
+                    idempotency_key=child.idempotency_key,
+                    workflow_id=job.workflow_id,
+                    parent_id=job.id,
+                    clock=lambda: now,
+                )
+            for hook in completion.hooks:
+                hook(tx)
+    except Exception as exc:  # the job's own follow-up work failed: an attempt failed
+        error = f"completion failed: {type(exc).__name__}: {exc}"
+        return _fail(tx, outcome, held, error=error, now=now, policy=policy)
+    if completion.processed_key is not None:
+        processed.append({"job_id": job.id, "key": completion.processed_key, "type": job.type, "now": held["now"]})
+    return Settled(outcome, Kind.COMPLETED)
 
 
 def _fail(tx: Tx, outcome: Outcome, held: dict[str, Any], *, error: str, now: datetime, policy: QueuePolicy) -> Settled:

@@ -24,7 +24,6 @@ from shared.queue.status import JobStatus
 
 UNFINISHED = text("status IN ('pending', 'processing')")
 PENDING = text("status = 'pending'")
-PROCESSING = text("status = 'processing'")
 COMPLETED = text("status = 'completed'")
 
 jobs = Table(
@@ -81,10 +80,6 @@ Index(
     sqlite_where=PENDING,
     postgresql_where=PENDING,
 )
-# What each worker holds: heartbeats, hand-back and rescue touch only these rows.
-Index("idx_jobs_held", jobs.c.locked_by, sqlite_where=PROCESSING, postgresql_where=PROCESSING)
-# Running jobs per concurrency key, counted at claim time.
-Index("idx_jobs_running_key", jobs.c.concurrency_key, sqlite_where=PROCESSING, postgresql_where=PROCESSING)
 
 dead_letter_jobs = Table(
     "dead_letter_jobs",

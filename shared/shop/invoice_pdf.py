@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fpdf import FPDF
-
 from shared.money import line_amount
 
 
@@ -37,6 +35,8 @@ def _latin1(text: str) -> str:
 
 
 def render_invoice(invoice: InvoiceData) -> bytes:
+    from fpdf import FPDF  # noqa: PLC0415 - fpdf pulls in Pillow: load it on the first invoice, not at start-up
+
     pdf = FPDF()
     pdf.set_title(f"Invoice {invoice.order_id}")
     pdf.add_page()

@@ -273,3 +273,15 @@ def test_orphans_are_seen_by_a_read(db: Database) -> None:
     with db.read() as tx:
         assert store.has_orphans(tx, at(60), POLICY) is False
         assert store.has_orphans(tx, at(61), POLICY) is True
+
+
+def test_claim_and_bulk_completion_find_rows_by_primary_key(db: Database) -> None:
+    """Without statistics SQLite would walk every pending or processing row through the status index."""
+    with db.read() as tx:
+        for sql, params in (
+            (tx.backend.claim_update, {"worker": "w", "now": tx.ts(at(0)), "ids": tx.list_param(["a"])}),
+            (tx.backend.complete_many, {"worker": "w", "now": tx.ts(at(0)), "held": "[]"}),
+        ):
+            details = " ".join(row[-1] for row in tx.all("EXPLAIN QUERY PLAN " + sql, params))
+            assert "sqlite_autoindex_jobs_1 (id=?)" in details, details
+            assert "idx_jobs_status_scheduled" not in details, details

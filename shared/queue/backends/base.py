@@ -126,6 +126,12 @@ class Backend(abc.ABC):
     # replaced by a filter on excluded types (paused, rate-limited) or by nothing.
     claim_candidates: ClassVar[str]
 
+    # Claim the candidates (:worker, :now, :ids as a list parameter) and complete many plain jobs of
+    # one worker at once (:worker, :now, :held as records of id and attempts), RETURNING the ids
+    # completed. Both find rows by id: the engine must not be tempted by the status index.
+    claim_update: ClassVar[str]
+    complete_many: ClassVar[str]
+
     @abc.abstractmethod
     def wake_source(self, *, interval: float, idle_max: float) -> WakeSource:
         """A watcher for new commits by other connections."""

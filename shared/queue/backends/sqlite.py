@@ -72,6 +72,20 @@ class SqliteBackend(Backend):
         "ORDER BY claim_priority DESC, scheduled_at, seq LIMIT :limit"
     )
 
+    # `+status` keeps the planner on the primary key: without statistics it would walk every
+    # pending (or processing) row through idx_jobs_status_scheduled instead of looking up the ids.
+    claim_update = (
+        "UPDATE jobs SET status = 'processing', locked_by = :worker, locked_at = :now, started_at = :now, "
+        "attempts = attempts + 1, updated_at = :now "
+        "WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'pending'"
+    )
+    complete_many = (
+        "UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now "
+        "FROM (SELECT value ->> 'id' AS id, value ->> 'attempts' AS attempts FROM json_each(:held)) AS held "
+        "WHERE jobs.id = held.id AND jobs.attempts = held.attempts AND jobs.locked_by = :worker "
+        "AND +jobs.status = 'processing' RETURNING jobs.id"
+    )
+
     @property
     def serialises_writers(self) -> bool:
         return True
