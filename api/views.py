@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from shared.clock import to_api
 from shared.queue.queries import JobRow, UnfinishedCounts
 from shared.shop.catalog import Product
-from shared.shop.orders import OrderDetails
+from shared.shop.orders import OrderDetails, Progress, progress
 
 
 class View(msgspec.Struct, kw_only=True, rename="camel"):
@@ -30,6 +32,7 @@ class OrderItemView(View):
 
 class PipelineJobView(View):
     id: str
+    parent_id: str | None
     type: str
     status: str
     priority: int
@@ -42,6 +45,18 @@ class PipelineJobView(View):
     completed_at: str | None
 
 
+class StoppedAtView(View):
+    job_id: str
+    type: str
+    status: str
+    error: str | None
+
+
+class ProgressView(View):
+    state: str  # running, waiting, completed or stopped
+    stopped_at: StoppedAtView | None
+
+
 class OrderView(View):
     id: str
     user_id: str
@@ -50,6 +65,7 @@ class OrderView(View):
     items: list[OrderItemView]
     created_at: str
     pipeline: list[PipelineJobView]
+    progress: ProgressView
     invoice_url: str | None = None
 
 
@@ -78,6 +94,7 @@ def product_view(product: Product) -> ProductView:
 def pipeline_job_view(job: JobRow) -> PipelineJobView:
     return PipelineJobView(
         id=job.id,
+        parent_id=job.parent_id,
         type=job.type,
         status=job.status.value,
         priority=job.priority,
@@ -91,7 +108,17 @@ def pipeline_job_view(job: JobRow) -> PipelineJobView:
     )
 
 
-def order_view(details: OrderDetails, invoice_url: str | None) -> OrderView:
+def progress_view(state: Progress) -> ProgressView:
+    stopped = state.stopped_at
+    return ProgressView(
+        state=state.state,
+        stopped_at=None
+        if stopped is None
+        else StoppedAtView(job_id=stopped.id, type=stopped.type, status=stopped.status.value, error=stopped.last_error),
+    )
+
+
+def order_view(details: OrderDetails, invoice_url: str | None, now: datetime) -> OrderView:
     order = details.order
     return OrderView(
         id=order.id,
@@ -103,6 +130,7 @@ def order_view(details: OrderDetails, invoice_url: str | None) -> OrderView:
         ],
         created_at=to_api(order.created_at) or "",
         pipeline=[pipeline_job_view(job) for job in details.pipeline],
+        progress=progress_view(progress(details.pipeline, now)),
         invoice_url=invoice_url,
     )
 

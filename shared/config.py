@@ -9,6 +9,8 @@ from typing import Literal
 
 import msgspec
 
+from shared.queue.limits import LimitSpecError, parse_concurrency_limits, parse_rate_limits
+
 
 class ConfigError(ValueError):
     """A setting has a value the program cannot run with."""
@@ -45,6 +47,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 3600.0
     worker_id: str = ""  # empty: hostname, pid and a random part
+    # Flow control, global across workers: overrides of the job types' own limits
+    # ("send_email=120/60,sync_inventory=none"; "none" lifts them all) and of their per-key
+    # concurrency limits ("sync_inventory=2").
+    rate_limits: str = ""
+    concurrency_limits: str = ""
+    # A job waiting this long is claimed as if it had the next priority level up (again after each
+    # further period), so low priorities cannot starve; 0 turns aging off.
+    priority_aging_seconds: float = 300.0
+    # cleanup_completed_jobs deletes completed jobs older than this many days (its default).
+    cleanup_after_days: float = 7.0
 
     simulated_latency_scale: float = 1.0
     simulated_failure_rate: float | None = None
@@ -79,7 +91,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         rate = self.simulated_failure_rate
         if rate is not None and not 0 <= rate <= 1:
             raise ConfigError("SIMULATED_FAILURE_RATE must be between 0 and 1")
+        if self.priority_aging_seconds < 0:
+            raise ConfigError("PRIORITY_AGING_SECONDS must not be negative")
+        if self.cleanup_after_days < 0:
+            raise ConfigError("CLEANUP_AFTER_DAYS must not be negative")
         self.timeout_overrides()  # fail at start-up, not at the first job
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        for name, parse in (("rate_limits", parse_rate_limits), ("concurrency_limits", parse_concurrency_limits)):
+            try:
+                parse(getattr(self, name))
+            except LimitSpecError as exc:
+                raise ConfigError(f"{name.upper()}: {exc}") from exc
 
     def timeout_overrides(self) -> dict[str, float]:
         """Parse JOB_TIMEOUTS (`type=seconds,...`) into a mapping."""

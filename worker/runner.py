@@ -17,7 +17,7 @@ import signal
 import time
 from collections import deque
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,17 +25,20 @@ from shared.clock import Clock, utcnow
 from shared.config import Settings
 from shared.db import Database, Tx
 from shared.logging import get_logger
-from shared.queue import store, workers
+from shared.queue import aging, cron, store, workers
 from shared.queue.context import ClaimedJob, JobContext, WorkerEnv
 from shared.queue.errors import EnqueueError, PermanentJobError
+from shared.queue.maintenance import prune_bookkeeping
 from shared.queue.policy import QueuePolicy
 from shared.queue.registry import JobTypes
-from shared.queue.store import Kind, Outcome, Settled
+from shared.queue.store import Claim, Kind, Outcome, Settled
 
 log = get_logger("worker")
 
 IDLE_WAKE_MAX = 0.005  # slowest data_version check when idle: new work still starts within a few ms
 WORKER_RECORD_TTL = timedelta(days=1)
+MAINTENANCE_SECONDS = 1.0  # cron ticks, aging and rescue checks (each a read unless there is work)
+PRUNE_EVERY = 60  # maintenance rounds between prunes of old cron ticks and rate-limit starts
 FLUSH_BACKOFF_MAX = 2.0
 ABANDON_AFTER_FAILED_FLUSHES = 5
 
@@ -66,6 +69,7 @@ class Worker:
             rng=rng or random.Random(),  # noqa: S311 - jitter, not security
         )
         self.id = workers.new_worker_id(settings.worker_id)
+        self.limits = job_types.flow_limits(settings.rate_limits, settings.concurrency_limits)
         self.capacity = settings.worker_concurrency
         self.running: dict[str, asyncio.Task[None]] = {}
         self.ready: deque[ClaimedJob] = deque()
@@ -76,7 +80,10 @@ class Worker:
         self._wake = asyncio.Event()
         self._idle = False  # the pump sleeps until something changes: the watcher may wake it
         self._maybe_work = True  # the last claim was full, or something may have arrived since
+        self._rate_limited: frozenset[str] = frozenset()  # types out of rate at the last claim ...
+        self._slot_frees_at: datetime | None = None  # ... until the first of them gets a slot
         self._checks: list[tuple[str, asyncio.Future[bool]]] = []
+        self._commit_seen = False  # another connection committed since the last look for cancel requests
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- process lifecycle -------------------------------------------------------------------
@@ -93,14 +100,15 @@ class Worker:
             log.info("worker.started", worker_id=self.id, concurrency=self.capacity, burst=self.burst)
             watcher = self.db.backend.wake_source(interval=self.settings.wake_interval, idle_max=IDLE_WAKE_MAX)
             watcher.start(self._on_foreign_commit)
-            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._maintenance_loop())]
             try:
                 await self._rescue()
                 await self._pump()
                 await self._drain()
             finally:
-                heartbeat.cancel()
-                await asyncio.gather(heartbeat, return_exceptions=True)
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
                 watcher.stop()
                 with contextlib.suppress(Exception):
                     await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
@@ -132,6 +140,7 @@ class Worker:
 
     def _notice_commit(self) -> None:
         self._maybe_work = True
+        self._commit_seen = True
         self._wake.set()
 
     # ---- the pump ----------------------------------------------------------------------------
@@ -140,6 +149,9 @@ class Worker:
         failures = 0
         while True:
             self._wake.clear()  # before looking, so a change during the look is not missed
+            if self._commit_seen and self.running:  # an operator may have asked to cancel one of ours
+                self._commit_seen = False
+                await self._look_for_cancel_requests()
             want = self._room()
             if self.outcomes or (want and self._maybe_work):
                 if not self.outcomes and not await self._due_work_exists():
@@ -147,7 +159,7 @@ class Worker:
                     continue
                 batch, self.outcomes = self.outcomes, []
                 try:
-                    settled, claimed, cancels = await self.db.run_write(partial(self._round, batch=batch, want=want))
+                    settled, claim, cancels = await self.db.run_write(partial(self._round, batch=batch, want=want))
                 except Exception as exc:
                     failures += 1
                     batch = self._after_failed_round(batch, exc, failures)
@@ -156,9 +168,11 @@ class Worker:
                     continue
                 failures = 0
                 self._report(settled)
-                self._accept(claimed)
+                self._accept(claim.jobs)
                 self._cancel(cancels)
-                self._maybe_work = len(claimed) == want and want > 0
+                self._maybe_work = len(claim.jobs) == want and want > 0
+                if want:
+                    self._rate_limited, self._slot_frees_at = claim.rate_limited, claim.wake_at
                 continue
             if self._stopping:
                 return
@@ -166,6 +180,12 @@ class Worker:
                 log.info("worker.burst_done", worker_id=self.id)
                 return
             await self._sleep()
+
+    async def _look_for_cancel_requests(self) -> None:
+        try:
+            self._cancel(await self.db.run_read(lambda tx: store.cancel_requests(tx, self.id)))
+        except Exception as exc:  # the next round or heartbeat looks again
+            log.warning("worker.poll_failed", error=str(exc))
 
     def _room(self) -> int:
         """Jobs to claim now: free slots plus the prefetch buffer's room, at most CLAIM_BATCH."""
@@ -175,20 +195,24 @@ class Worker:
         return max(0, min(free, self.settings.claim_batch))
 
     async def _due_work_exists(self) -> bool:
-        """A read before an idle claim, so idle workers never take the write lock for nothing."""
+        """A read before an idle claim, so idle workers never take the write lock for nothing (nor
+        for jobs a pause or a rate limit holds back)."""
         now = self.clock()
+        if self._slot_frees_at is not None and now >= self._slot_frees_at:
+            self._rate_limited, self._slot_frees_at = frozenset(), None
+        held = self._rate_limited
         try:
-            return await self.db.run_read(lambda tx: store.has_due_work(tx, now))
+            return await self.db.run_read(lambda tx: store.has_due_work(tx, now, except_types=held, except_paused=True))
         except Exception as exc:
             log.warning("worker.poll_failed", error=str(exc))
             return False
 
-    def _round(self, tx: Tx, *, batch: list[Outcome], want: int) -> tuple[list[Settled], list[ClaimedJob], list[str]]:
+    def _round(self, tx: Tx, *, batch: list[Outcome], want: int) -> tuple[list[Settled], Claim, list[str]]:
         now = self.clock()
         settled = store.settle(tx, batch, now, self.policy) if batch else []
-        claimed = store.claim(tx, self.id, want, now) if want else []
+        claim = store.claim(tx, self.id, want, now, limits=self.limits) if want else Claim([])
         cancels = store.cancel_requests(tx, self.id) if self.running else []
-        return settled, claimed, cancels
+        return settled, claim, cancels
 
     def _after_failed_round(self, batch: list[Outcome], exc: Exception, failures: int) -> list[Outcome]:
         """Keep the outcomes for the next round, unless they keep failing: then let their leases run
@@ -201,7 +225,7 @@ class Worker:
 
     async def _sleep(self) -> None:
         """Until something changes: a job finishes, another connection commits, a delayed job is
-        due, or POLL_INTERVAL passes."""
+        due, a rate-limited type gets a slot, or POLL_INTERVAL passes."""
         timeout = self.settings.poll_interval
         if len(self.running) < self.capacity:
             try:
@@ -209,8 +233,9 @@ class Worker:
             except Exception as exc:
                 log.warning("worker.poll_failed", error=str(exc))
                 due = None
-            if due is not None:
-                timeout = max(0.0, min(timeout, (due - self.clock()).total_seconds()))
+            for moment in (due, self._slot_frees_at):
+                if moment is not None:
+                    timeout = max(0.0, min(timeout, (moment - self.clock()).total_seconds()))
         self._idle = True
         try:
             if not self._wake.is_set():
@@ -393,6 +418,45 @@ class Worker:
             return store.cancel_requests(tx, self.id) if running else []
 
         self._cancel(await self.db.run_write(beat))
+
+    async def _maintenance_loop(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+            rounds += 1
+            try:
+                await self._tick_cron()
+                await self._age()
+                await self._rescue()
+                if rounds % PRUNE_EVERY == 0:
+                    await self.db.run_write(self._prune)
+            except Exception as exc:  # the next round may get through
+                log.warning("worker.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _prune(self, tx: Tx) -> None:
+        longest = max((rate.per_seconds for rate in self.limits.rates.values()), default=0.0)
+        prune_bookkeeping(tx, self.clock(), longest)
+
+    async def _tick_cron(self) -> None:
+        """Every worker ticks; the tick's row in cron_runs lets exactly one of them enqueue it."""
+        now = self.clock()
+        if not await self.db.run_read(lambda tx: cron.has_due(tx, now)):
+            return
+        fired = await self.db.run_write(lambda tx: cron.tick(tx, self.job_types, self.clock()))
+        if any(f.job_id for f in fired):
+            self._maybe_work = True
+            self._wake.set()
+
+    async def _age(self) -> None:
+        threshold = self.settings.priority_aging_seconds
+        if threshold <= 0:
+            return
+        now = self.clock()
+        if not await self.db.run_read(lambda tx: aging.has_aged(tx, now, threshold)):
+            return
+        promoted = await self.db.run_write(lambda tx: aging.age(tx, self.clock(), threshold))
+        if promoted:
+            log.info("jobs.aged", promoted={str(level): n for level, n in promoted.items()}, worker_id=self.id)
 
     async def _rescue(self) -> None:
         now = self.clock()

@@ -78,7 +78,7 @@ class OrderController(Controller):
         if placed.replay is not None:
             return replay(placed.replay)
         assert placed.order is not None  # noqa: S101 - one of the two is set
-        return Response(order_view(placed.order, None), status_code=HTTPStatus.CREATED)
+        return Response(_created(placed.order), status_code=HTTPStatus.CREATED)
 
     @get(
         "/{order_id:str}",
@@ -92,7 +92,7 @@ class OrderController(Controller):
         """The order, its items, every job of its pipeline and, once generated, its invoice URL."""
         details = await db.run_read(lambda tx: orders.get_order(tx, order_id))
         has_invoice = invoice_path(settings.resolved_data_dir(), order_id).is_file()
-        return order_view(details, invoice_url(order_id) if has_invoice else None)
+        return order_view(details, invoice_url(order_id) if has_invoice else None, utcnow())
 
     @get(
         "/{order_id:str}/invoice",
@@ -118,8 +118,13 @@ class OrderController(Controller):
         )
 
 
+def _created(placed: orders.OrderDetails) -> OrderView:
+    """The 201 body: the order as its transaction committed it (the same bytes on every replay)."""
+    return order_view(placed, None, placed.order.created_at)
+
+
 def _render(placed: orders.OrderDetails) -> bytes:
-    return msgspec.json.encode(order_view(placed, None))
+    return msgspec.json.encode(_created(placed))
 
 
 def replay(stored: StoredResponse) -> Response[Any]:

@@ -7,6 +7,7 @@ have one. Money is the seed's REAL on SQLite; code converts it to Decimal at one
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -19,13 +20,20 @@ from shared.queue.backends import BACKENDS
 
 
 class UtcText(TypeDecorator[Any]):
-    """A UTC timestamp column, in the engine's native form (read and written through `Tx`)."""
+    """A UTC timestamp column, in the engine's native form. Code reads and writes it through `Tx`;
+    these conversions serve SQLAlchemy-level writers (data migrations)."""
 
     impl = Text
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(BACKENDS[dialect.name].timestamp_type())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        return None if value is None else BACKENDS[dialect.name].to_db(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else BACKENDS[dialect.name].from_db(value)
 
 
 class Money(TypeDecorator[Any]):

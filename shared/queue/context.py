@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import msgspec
 
 from shared.clock import Clock
-from shared.config import Settings
 from shared.db import Database, Tx
 
 if TYPE_CHECKING:
+    from shared.config import Settings
     from shared.queue.registry import JobType
 
 R = TypeVar("R")

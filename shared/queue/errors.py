@@ -22,3 +22,11 @@ class InvalidPayloadError(EnqueueError):
 
 class PermanentJobError(Exception):
     """Retrying cannot help (bad data, a missing row): the job goes to the dead-letter queue at once."""
+
+
+class NotFoundError(InputError):
+    """No job (or dead letter) with that id."""
+
+
+class StateConflictError(InputError):
+    """The job is not in a state that allows this action (e.g. cancelling a finished job)."""

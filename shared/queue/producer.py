@@ -122,5 +122,5 @@ def _row(tx: Tx, spec: JobSpec, now: datetime) -> dict[str, Any]:
         "idempotency_key": key,
         "workflow_id": workflow_id,
         "parent_id": spec.parent_id,
-        "concurrency_key": None,
+        "concurrency_key": job_type.concurrency.key(body) if job_type.concurrency is not None else None,
     }

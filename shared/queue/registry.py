@@ -16,11 +16,20 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
 from shared.queue.errors import InvalidPayloadError, UnknownJobTypeError
+from shared.queue.limits import (
+    ConcurrencyLimit,
+    FlowLimits,
+    RateLimit,
+    parse_concurrency_limits,
+    parse_rate_limits,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from shared.queue.context import JobContext, WorkerEnv
@@ -47,6 +56,11 @@ class JobType(Generic[P]):
     timeout_seconds: float | None = None  # None: the worker's JOB_TIMEOUT_SECONDS
     # Derives the workflow id (e.g. the order id) stored beside the job for lookups.
     workflow: Callable[[P], str | None] | None = None
+    # Flow control shared by every worker (RATE_LIMITS and CONCURRENCY_LIMITS may override).
+    rate_limit: RateLimit | None = None
+    concurrency: ConcurrencyLimit[P] | None = None
+    # The payload of a cron tick at `fire_at`, from the schedule's stored payload (default: as stored).
+    scheduled_payload: Callable[[datetime, dict[str, Any]], dict[str, Any]] | None = None
 
     def validate(self, payload: Mapping[str, Any] | msgspec.Struct | str | bytes) -> P:
         """Return the payload as its schema type, or raise InvalidPayloadError."""
@@ -95,6 +109,9 @@ class JobRegistry(Generic[R]):
         max_attempts: int = 5,
         timeout: float | None = None,
         workflow: Callable[[P], str | None] | None = None,
+        rate_limit: RateLimit | None = None,
+        concurrency: ConcurrencyLimit[P] | None = None,
+        scheduled_payload: Callable[[datetime, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> Callable[[Callable[[JobContext[R], P], Awaitable[None]]], JobType[P]]:
         """Define a job type by decorating its handler; the decorated name becomes the JobType."""
         if not _NAME.match(name):
@@ -114,6 +131,9 @@ class JobRegistry(Generic[R]):
                 max_attempts=max_attempts,
                 timeout_seconds=timeout,
                 workflow=workflow,
+                rate_limit=rate_limit,
+                concurrency=concurrency,
+                scheduled_payload=scheduled_payload,
             )
             self._types[name] = job_type
             return job_type
@@ -166,3 +186,12 @@ class JobTypes:
 
     def names(self) -> list[str]:
         return sorted(self._types)
+
+    def flow_limits(self, rate_overrides: str = "", concurrency_overrides: str = "") -> FlowLimits:
+        """Every type's rate and concurrency limits, with the settings' overrides applied."""
+        return resolve(
+            {t.name: t.rate_limit for t in self if t.rate_limit is not None},
+            {t.name: t.concurrency for t in self if t.concurrency is not None},
+            parse_rate_limits(rate_overrides),
+            parse_concurrency_limits(concurrency_overrides),
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -18,6 +18,7 @@ import msgspec
 from shared.db.tx import Tx
 from shared.logging import get_logger
 from shared.queue.context import ClaimedJob, Completion
+from shared.queue.limits import FlowLimits, RateLimit
 from shared.queue.policy import DeadLetter, QueuePolicy, Retry
 from shared.queue.producer import enqueue
 
@@ -94,40 +95,122 @@ class Settled:
     error: str | None = None
 
 
-def claim(tx: Tx, worker_id: str, limit: int, now: datetime, *, exclude_types: Sequence[str] = ()) -> list[ClaimedJob]:
-    """Claim up to `limit` due jobs: highest (claim) priority, then oldest, then FIFO."""
+PAUSED = "SELECT type FROM queue_pauses"
+RATE_WINDOW = "SELECT COUNT(*), MIN(started_at) FROM rate_limit_starts WHERE limit_key = :key AND started_at > :since"
+RECORD_START = "INSERT INTO rate_limit_starts (limit_key, started_at, job_id) VALUES (:key, :now, :job_id)"
+RUNNING_WITH_KEY = "SELECT COUNT(*) FROM jobs WHERE status = 'processing' AND concurrency_key = :key"
+EXCLUDE_TYPES = " AND type NOT IN (SELECT value FROM {types})"
+EXCLUDE_KEYS = " AND (concurrency_key IS NULL OR concurrency_key NOT IN (SELECT value FROM {keys}))"
+CLAIM_PASSES = 3  # a pass that skips held-back jobs looks again past them, at most this often
+NO_LIMITS = FlowLimits({}, {})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Jobs claimed, the types a rate limit held back, and the earliest moment one of them gets a
+    free slot (when the worker should look again)."""
+
+    jobs: list[ClaimedJob]
+    rate_limited: frozenset[str] = frozenset()
+    wake_at: datetime | None = None
+
+
+class _Gate:
+    """The limits of one claim: each rate window and running count is read once, then tracked."""
+
+    def __init__(self, tx: Tx, limits: FlowLimits, now: datetime, paused: set[str]) -> None:
+        self.tx, self.limits, self.now = tx, limits, now
+        self.excluded_types = set(paused)
+        self.rate_limited: set[str] = set()
+        self.blocked_keys: set[str] = set()
+        self.allowance: dict[str, int] = {}
+        self.running: dict[str, int] = {}
+        self.wake_at: datetime | None = None
+
+    def admit(self, job_type: str, key: str | None) -> bool:
+        rate = self.limits.rates.get(job_type)
+        if rate is not None and self._allowance(job_type, rate) <= 0:
+            self.excluded_types.add(job_type)
+            self.rate_limited.add(job_type)
+            return False
+        most = self.limits.concurrency.get(job_type)
+        if key is not None and most is not None:
+            if key not in self.running:
+                self.tx.backend.serialize(self.tx, f"concurrency:{key}")
+                self.running[key] = int(self.tx.scalar(RUNNING_WITH_KEY, {"key": key}))
+            if self.running[key] >= most:
+                self.blocked_keys.add(key)
+                return False
+            self.running[key] += 1
+        if rate is not None:
+            self.allowance[job_type] -= 1
+            if self.allowance[job_type] <= 0:
+                self.excluded_types.add(job_type)
+                self.rate_limited.add(job_type)
+        return True
+
+    def _allowance(self, job_type: str, rate: RateLimit) -> int:
+        if job_type not in self.allowance:
+            self.tx.backend.serialize(self.tx, f"rate:{job_type}")
+            since = self.now - timedelta(seconds=rate.per_seconds)
+            used, oldest = self.tx.one(RATE_WINDOW, {"key": job_type, "since": self.tx.ts(since)}) or (0, None)
+            self.allowance[job_type] = rate.limit - int(used)
+            if self.allowance[job_type] <= 0 and oldest is not None:
+                frees = self.tx.dt(oldest) + timedelta(seconds=rate.per_seconds)
+                self.wake_at = frees if self.wake_at is None else min(self.wake_at, frees)
+        return self.allowance[job_type]
+
+    def exclusions(self, params: dict[str, Any]) -> str:
+        clause = ""
+        if self.excluded_types:
+            clause += EXCLUDE_TYPES.format(types=self.tx.list_table("excluded_types"))
+            params["excluded_types"] = self.tx.list_param(sorted(self.excluded_types))
+        if self.blocked_keys:
+            clause += EXCLUDE_KEYS.format(keys=self.tx.list_table("blocked_keys"))
+            params["blocked_keys"] = self.tx.list_param(sorted(self.blocked_keys))
+        return clause
+
+
+def claim(tx: Tx, worker_id: str, limit: int, now: datetime, *, limits: FlowLimits = NO_LIMITS) -> Claim:
+    """Claim up to `limit` due jobs: highest (claim) priority, then oldest, then FIFO, skipping
+    paused types and jobs a rate or concurrency limit holds back."""
     if limit <= 0:
-        return []
-    params: dict[str, Any] = {"now": tx.ts(now), "limit": limit}
-    exclude = ""
-    if exclude_types:
-        exclude = f" AND type NOT IN (SELECT value FROM {tx.list_table('excluded')})"
-        params["excluded"] = tx.list_param(list(exclude_types))
-    rows = tx.all(tx.backend.claim_candidates.format(exclude=exclude), params)
-    if not rows:
-        return []
-    tx.execute(
-        tx.backend.claim_update,
-        {"worker": worker_id, "now": tx.ts(now), "ids": tx.list_param([row[0] for row in rows])},
+        return Claim([])
+    gate = _Gate(tx, limits, now, {row[0] for row in tx.all(PAUSED)})
+    claimed: list[ClaimedJob] = []
+    for _ in range(CLAIM_PASSES):
+        params: dict[str, Any] = {"now": tx.ts(now), "limit": limit - len(claimed)}
+        rows = tx.all(tx.backend.claim_candidates.format(exclude=gate.exclusions(params)), params)
+        admitted = [row for row in rows if limits.empty or gate.admit(row[1], row[10])]
+        if admitted:
+            tx.execute(
+                tx.backend.claim_update,
+                {"worker": worker_id, "now": tx.ts(now), "ids": tx.list_param([row[0] for row in admitted])},
+            )
+            limited = [row for row in admitted if row[1] in limits.rates]
+            tx.executemany(RECORD_START, [{"key": r[1], "now": tx.ts(now), "job_id": r[0]} for r in limited])
+            claimed.extend(_claimed(tx, row, worker_id, now) for row in admitted)
+        if len(admitted) == len(rows) or len(claimed) >= limit:
+            break  # nothing was held back, or the batch is full: no need to look further
+    return Claim(claimed, frozenset(gate.rate_limited), gate.wake_at)
+
+
+def _claimed(tx: Tx, row: tuple[Any, ...], worker_id: str, now: datetime) -> ClaimedJob:
+    return ClaimedJob(
+        id=row[0],
+        type=row[1],
+        payload=row[2],
+        priority=row[3],
+        attempts=row[4] + 1,
+        max_attempts=row[5],
+        scheduled_at=tx.dt(row[6]),
+        seq=row[7],
+        workflow_id=row[8],
+        parent_id=row[9],
+        concurrency_key=row[10],
+        locked_by=worker_id,
+        started_at=now,
     )
-    return [
-        ClaimedJob(
-            id=row[0],
-            type=row[1],
-            payload=row[2],
-            priority=row[3],
-            attempts=row[4] + 1,
-            max_attempts=row[5],
-            scheduled_at=tx.dt(row[6]),
-            seq=row[7],
-            workflow_id=row[8],
-            parent_id=row[9],
-            concurrency_key=row[10],
-            locked_by=worker_id,
-            started_at=now,
-        )
-        for row in rows
-    ]
 
 
 def settle(tx: Tx, outcomes: Sequence[Outcome], now: datetime, policy: QueuePolicy) -> list[Settled]:
@@ -260,9 +343,18 @@ def cancel_requests(tx: Tx, worker_id: str) -> list[str]:
     return [row[0] for row in tx.all(CANCEL_REQUESTS, {"worker": worker_id})]
 
 
-def has_due_work(tx: Tx, now: datetime) -> bool:
-    """A cheap read (no write lock) to decide whether claiming is worth a write transaction."""
-    return tx.one(HAS_DUE, {"now": tx.ts(now)}) is not None
+def has_due_work(
+    tx: Tx, now: datetime, *, except_types: frozenset[str] = frozenset(), except_paused: bool = False
+) -> bool:
+    """A cheap read (no write lock) to decide whether claiming is worth a write transaction; jobs of
+    `except_types` (out of rate at the last claim) and, if asked, of paused types do not count."""
+    excluded = set(except_types)
+    if except_paused:
+        excluded.update(row[0] for row in tx.all(PAUSED))
+    if not excluded:
+        return tx.one(HAS_DUE, {"now": tx.ts(now)}) is not None
+    sql = HAS_DUE.replace(" LIMIT 1", EXCLUDE_TYPES.format(types=tx.list_table("excluded_types")) + " LIMIT 1")
+    return tx.one(sql, {"now": tx.ts(now), "excluded_types": tx.list_param(sorted(excluded))}) is not None
 
 
 def next_due_at(tx: Tx) -> datetime | None:

@@ -24,7 +24,7 @@ from shared.queue.status import JobStatus
 
 UNFINISHED = text("status IN ('pending', 'processing')")
 PENDING = text("status = 'pending'")
-COMPLETED = text("status = 'completed'")
+CANCEL_REQUESTED = text("cancel_requested = 1")
 
 jobs = Table(
     "jobs",
@@ -71,6 +71,8 @@ Index(
     sqlite_where=UNFINISHED,
     postgresql_where=UNFINISHED,
 )
+# Running jobs an operator asked to cancel (almost always none: the index stays empty).
+Index("idx_jobs_cancel_requested", jobs.c.locked_by, sqlite_where=CANCEL_REQUESTED, postgresql_where=CANCEL_REQUESTED)
 # The claim walks this in claim order and stops after LIMIT due rows: no sort of the backlog.
 Index(
     "idx_jobs_claim",
@@ -140,3 +142,60 @@ job_failures = Table(
     CheckConstraint("outcome IN ('retried', 'dead_lettered', 'rescued')", name="outcome_known"),
 )
 Index("idx_job_failures_job", job_failures.c.job_id)
+
+# Revision 0006: recurring jobs (the course's table, plus what leader-less cron needs).
+cron_schedules = Table(
+    "cron_schedules",
+    metadata,
+    Column("id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("payload", Text, nullable=False, server_default=text("'{}'")),
+    Column("cron_expression", Text, nullable=False),
+    Column("last_run_at", UtcText),
+    Column("next_run_at", UtcText, nullable=False),
+    Column("is_active", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UtcText, nullable=False, server_default=utc_now()),
+    # May a run start while the previous one is unfinished? 'skip' (log and wait for the next tick)
+    # or 'allow'.
+    Column("overlap", Text, nullable=False, server_default=text("'skip'")),
+    Column("last_job_id", Text),
+    PrimaryKeyConstraint("id"),
+    CheckConstraint("overlap IN ('skip', 'allow')", name="overlap_known"),
+)
+Index("idx_cron_schedules_due", cron_schedules.c.is_active, cron_schedules.c.next_run_at)
+
+# One row per schedule and tick, written in the transaction that enqueues the tick's job: the
+# primary key makes each tick fire once however many workers tick (as Solid Queue and procrastinate do).
+cron_runs = Table(
+    "cron_runs",
+    metadata,
+    Column("schedule_id", Text, nullable=False),
+    Column("fire_at", UtcText, nullable=False),
+    Column("job_id", Text),
+    Column("outcome", Text, nullable=False),
+    Column("recorded_at", UtcText, nullable=False),
+    PrimaryKeyConstraint("schedule_id", "fire_at"),
+    CheckConstraint("outcome IN ('enqueued', 'skipped', 'manual')", name="outcome_known"),
+)
+
+# Every start of a rate-limited job type, for a sliding window shared by all workers.
+rate_limit_starts = Table(
+    "rate_limit_starts",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("limit_key", Text, nullable=False),
+    Column("started_at", UtcText, nullable=False),
+    Column("job_id", Text, nullable=False),
+    PrimaryKeyConstraint("id"),
+)
+Index("idx_rate_limit_starts_key", rate_limit_starts.c.limit_key, rate_limit_starts.c.started_at)
+
+# Job types no worker claims for now: their jobs stay pending.
+queue_pauses = Table(
+    "queue_pauses",
+    metadata,
+    Column("type", Text, nullable=False),
+    Column("paused_at", UtcText, nullable=False),
+    Column("reason", Text),
+    PrimaryKeyConstraint("type"),
+)

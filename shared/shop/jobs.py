@@ -12,16 +12,19 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from shared.clock import Clock, to_api
 from shared.db import Database
 from shared.queue import JobContext, JobRegistry, PermanentJobError, Priority, WorkerEnv
+from shared.queue.limits import ConcurrencyLimit, RateLimit
 from shared.services.providers import Providers
 from shared.services.simulation import Simulator
+from shared.shop import reports
 from shared.shop.invoice_pdf import InvoiceData, InvoiceLine, render_invoice
 from shared.shop.invoices import invoice_path
 from shared.shop.order_store import Order, load_order, product_names
@@ -45,8 +48,19 @@ class SendEmail(Payload):
     order_id: OrderId | None = None
 
 
+class ReportDay(Payload):
+    date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
 def order_of(payload: OrderRef | SendEmail) -> str | None:
     return payload.order_id
+
+
+# The providers' published limits (design.md §4), global across workers; RATE_LIMITS overrides them.
+EMAIL_RATE = RateLimit(120, 60.0)
+WAREHOUSE_RATE = RateLimit(60, 60.0)
+# The warehouse API takes a few connections at a time, whichever worker opens them.
+WAREHOUSE_CONNECTIONS: ConcurrencyLimit[OrderRef] = ConcurrencyLimit(key=lambda _: "warehouse", limit=4)
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,7 @@ async def _order(ctx: Ctx, order_id: str) -> Order:
     return order
 
 
-@jobs.job("send_order_confirmation", OrderRef, priority=Priority.HIGH, workflow=order_of)
+@jobs.job("send_order_confirmation", OrderRef, priority=Priority.HIGH, workflow=order_of, rate_limit=EMAIL_RATE)
 async def send_order_confirmation(ctx: Ctx, payload: OrderRef) -> None:
     order = await _order(ctx, payload.order_id)
     key = f"order-confirmation:{order.id}"
@@ -121,7 +135,14 @@ async def generate_invoice(ctx: Ctx, payload: OrderRef) -> None:
     await ctx.once(key, render_and_store)
 
 
-@jobs.job("sync_inventory", OrderRef, priority=Priority.NORMAL, workflow=order_of)
+@jobs.job(
+    "sync_inventory",
+    OrderRef,
+    priority=Priority.NORMAL,
+    workflow=order_of,
+    rate_limit=WAREHOUSE_RATE,
+    concurrency=WAREHOUSE_CONNECTIONS,
+)
 async def sync_inventory(ctx: Ctx, payload: OrderRef) -> None:
     order = await _order(ctx, payload.order_id)
     key = f"inventory:{order.id}"
@@ -135,7 +156,7 @@ async def sync_inventory(ctx: Ctx, payload: OrderRef) -> None:
     await ctx.once(key, sync_every_item)
 
 
-@jobs.job("send_followup_email", OrderRef, priority=Priority.LOW, workflow=order_of)
+@jobs.job("send_followup_email", OrderRef, priority=Priority.LOW, workflow=order_of, rate_limit=EMAIL_RATE)
 async def send_followup_email(ctx: Ctx, payload: OrderRef) -> None:
     order = await _order(ctx, payload.order_id)
     key = f"followup:{order.id}"
@@ -151,7 +172,7 @@ async def send_followup_email(ctx: Ctx, payload: OrderRef) -> None:
     )
 
 
-@jobs.job("send_email", SendEmail, priority=Priority.NORMAL, workflow=order_of)
+@jobs.job("send_email", SendEmail, priority=Priority.NORMAL, workflow=order_of, rate_limit=EMAIL_RATE)
 async def send_email(ctx: Ctx, payload: SendEmail) -> None:
     key = f"email:{ctx.job.id}"  # the job id is stable across retries
     await ctx.once(
@@ -160,3 +181,19 @@ async def send_email(ctx: Ctx, payload: SendEmail) -> None:
             key=key, job_id=ctx.job.id, to=payload.to, subject=payload.subject, body=payload.body
         ),
     )
+
+
+def report_for_the_day_before(fire_at: datetime, stored: dict[str, Any]) -> dict[str, Any]:
+    """A cron run at 00:00 reports the day that just ended (unless the schedule names a date)."""
+    return {"date": (fire_at.date() - timedelta(days=1)).isoformat(), **stored}
+
+
+@jobs.job("daily_sales_report", ReportDay, priority=Priority.LOW, scheduled_payload=report_for_the_day_before)
+async def daily_sales_report(ctx: Ctx, payload: ReportDay) -> None:
+    try:
+        day = date.fromisoformat(payload.date)
+    except ValueError as exc:
+        raise PermanentJobError(f"{payload.date!r} is not a calendar date") from exc
+    now = ctx.resources.clock()
+    report = await ctx.resources.db.run_read(lambda tx: reports.compute(tx, day, now))
+    ctx.on_complete(lambda tx: reports.save(tx, report))  # replaces the day's row when it commits

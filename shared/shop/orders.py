@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -21,6 +21,7 @@ from shared.errors import FieldError
 from shared.money import line_amount, total
 from shared.queue import JobSpec, enqueue_many, queries
 from shared.queue.queries import JobRow
+from shared.queue.status import JobStatus
 from shared.services.providers import CardDeclinedError, Providers
 from shared.shop import jobs
 from shared.shop.catalog import products_by_id
@@ -169,6 +170,28 @@ async def place_order(
     if placed.order is None:  # answered by the earlier request: this authorisation is not needed
         await providers.void_payment(key=f"void:{order_id}", authorization=charge)
     return placed
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an order's pipeline is: `running` (steps due or under way), `waiting` (only delayed
+    steps left, e.g. the follow-up email a day later), `completed`, or `stopped` at a step that
+    failed for good or was cancelled (its children were never scheduled)."""
+
+    state: str
+    stopped_at: JobRow | None = None
+
+
+def progress(pipeline: list[JobRow], now: datetime) -> Progress:
+    stopped = [job for job in pipeline if job.status in (JobStatus.FAILED, JobStatus.CANCELLED)]
+    if stopped:
+        return Progress("stopped", stopped[0])
+    unfinished = [job for job in pipeline if job.status in (JobStatus.PENDING, JobStatus.PROCESSING)]
+    if not unfinished:
+        return Progress("completed")
+    if all(job.status is JobStatus.PENDING and job.scheduled_at > now for job in unfinished):
+        return Progress("waiting")
+    return Progress("running")
 
 
 def get_order(tx: Tx, order_id: str) -> OrderDetails:

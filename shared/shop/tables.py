@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKeyConstraint,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     Table,
@@ -39,6 +40,8 @@ orders = Table(
     Column("created_at", UtcText, nullable=False, server_default=utc_now()),
     PrimaryKeyConstraint("id"),
 )
+# A day's orders, for the daily sales report (revision 0006).
+Index("idx_orders_created", orders.c.created_at)
 
 order_items = Table(
     "order_items",
@@ -64,4 +67,17 @@ idempotent_requests = Table(
     Column("response_body", Text, nullable=False),
     Column("created_at", UtcText, nullable=False, server_default=utc_now()),
     PrimaryKeyConstraint("key", "scope"),
+)
+
+# One row per UTC day, replaced when the day's report runs again (revision 0006).
+sales_reports = Table(
+    "sales_reports",
+    metadata,
+    Column("date", Text, nullable=False),  # YYYY-MM-DD
+    Column("order_count", Integer, nullable=False),
+    Column("revenue", Money, nullable=False),
+    Column("units_sold", Integer, nullable=False),
+    Column("top_products", Text, nullable=False),  # JSON: [{"productId", "name", "units", "revenue"}]
+    Column("generated_at", UtcText, nullable=False),
+    PrimaryKeyConstraint("date"),
 )

@@ -13,7 +13,7 @@ from shared.db import Database
 from tests.api.helpers import shop_state
 from tests.support.queue import delivered, execute, query
 
-ORDER_KEYS = {"id", "userId", "status", "total", "items", "createdAt", "pipeline", "invoiceUrl"}
+ORDER_KEYS = {"id", "userId", "status", "total", "items", "createdAt", "pipeline", "progress", "invoiceUrl"}
 
 
 def test_places_an_order_at_current_prices(client: TestClient[Litestar], db: Database, settings: Settings) -> None:
@@ -98,6 +98,7 @@ def test_reads_an_order_back_with_its_pipeline(client: TestClient[Litestar]) -> 
     confirmation = pipeline["send_order_confirmation"]
     assert set(confirmation) == {
         "id",
+        "parentId",
         "type",
         "status",
         "priority",

@@ -74,6 +74,8 @@ def bundle(shop_image: str, bundle_env: dict[str, str], tmp_path_factory: pytest
         SIMULATED_FAILURE_RATE="",
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
+        # The shop's providers allow 60-120 calls a minute; hundreds of orders would take minutes.
+        RATE_LIMITS="none",
     )
     env.update(bundle_env)
     project = Bundle(name=name, api_port=port, env=env, admin_token=admin_token)

@@ -42,7 +42,7 @@ def job(db: Database, job_id: str) -> JobRow:
 
 def claim(db: Database, worker: str, limit: int, now: datetime) -> list[ClaimedJob]:
     with db.write() as tx:
-        return store.claim(tx, worker, limit, now)
+        return store.claim(tx, worker, limit, now).jobs
 
 
 def settle(db: Database, *outcomes: Outcome, now: datetime) -> list[Kind | None]:

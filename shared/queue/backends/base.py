@@ -75,6 +75,11 @@ class Backend(abc.ABC):
     def unavailable(self, exc: BaseException) -> bool:
         """True for errors that mean "the database is busy or unreachable, try again later"."""
 
+    def serialize(self, tx: Any, key: str) -> None:
+        """Make concurrent claimers take turns on `key` (a rate window, a concurrency key) until the
+        transaction ends. Engines with one writer at a time need nothing."""
+        return
+
     @property
     def serialises_writers(self) -> bool:
         """True when the engine allows one writer at a time (SQLite): a process then funnels its
@@ -87,12 +92,14 @@ class Backend(abc.ABC):
         """Portable SQL (`:name` parameters) in the driver's own parameter style."""
         return text
 
+    @staticmethod
     @abc.abstractmethod
-    def to_db(self, moment: datetime) -> Any:
+    def to_db(moment: datetime) -> Any:
         """A timestamp parameter as this engine stores it."""
 
+    @staticmethod
     @abc.abstractmethod
-    def from_db(self, value: Any) -> datetime:
+    def from_db(value: Any) -> datetime:
         """A timestamp read back from this engine, as an aware UTC datetime."""
 
     def money_to_db(self, amount: Decimal) -> Any:
@@ -131,6 +138,12 @@ class Backend(abc.ABC):
     # completed. Both find rows by id: the engine must not be tempted by the status index.
     claim_update: ClassVar[str]
     complete_many: ClassVar[str]
+    # Aging (shared.queue.aging): the longest-waiting due jobs at claim priority :level, due and not
+    # promoted since :cutoff (:limit of them); and their promotion to :to (:ids, :now).
+    aging_candidates: ClassVar[str]
+    promote: ClassVar[str]
+    # Appended to a SELECT of rows to work on: lets concurrent workers pass over each other's rows.
+    skip_locked: ClassVar[str] = ""
 
     @abc.abstractmethod
     def wake_source(self, *, interval: float, idle_max: float) -> WakeSource:

@@ -86,6 +86,16 @@ class SqliteBackend(Backend):
         "AND +jobs.status = 'processing' RETURNING jobs.id"
     )
 
+    aging_candidates = (
+        "SELECT id FROM jobs INDEXED BY idx_jobs_claim WHERE status = 'pending' AND claim_priority = :level "
+        "AND scheduled_at <= :cutoff AND (aged_at IS NULL OR aged_at <= :cutoff) "
+        "ORDER BY scheduled_at, seq LIMIT :limit"
+    )
+    promote = (
+        "UPDATE jobs SET claim_priority = :to, aged_at = :now "
+        "WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'pending'"
+    )
+
     @property
     def serialises_writers(self) -> bool:
         return True
@@ -168,10 +178,12 @@ class SqliteBackend(Backend):
         text = str(exc)
         return any(part in text for part in ("locked", "busy", "unable to open", "disk I/O", "full"))
 
-    def to_db(self, moment: datetime) -> str:
+    @staticmethod
+    def to_db(moment: datetime) -> str:
         return to_text(moment)
 
-    def from_db(self, value: Any) -> datetime:
+    @staticmethod
+    def from_db(value: Any) -> datetime:
         return from_text(value)
 
     def money_to_db(self, amount: Decimal) -> float:

@@ -1,0 +1,23 @@
+"""Job types of the tests' own, loaded by real workers with `--jobs tests.support.jobs`: a nap that
+holds a concurrency key, so limits and cancellation can be watched from outside."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+
+from shared.queue import JobContext, JobRegistry
+from shared.queue.limits import ConcurrencyLimit
+
+jobs: JobRegistry[None] = JobRegistry()
+
+
+class Nap(msgspec.Struct, forbid_unknown_fields=True):
+    key: str
+    seconds: float = 0.2
+
+
+@jobs.job("test_nap", Nap, concurrency=ConcurrencyLimit(key=lambda nap: f"nap:{nap.key}", limit=2))
+async def test_nap(ctx: JobContext[None], payload: Nap) -> None:
+    await asyncio.sleep(payload.seconds)
