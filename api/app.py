@@ -7,25 +7,46 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.controllers import CONTROLLERS
+from api.controllers.admin import ADMIN_CONTROLLERS
+from api.dashboard import DASHBOARD_ROUTES, TEMPLATE_CONFIG
 from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.lifespan import database_lifespan
+from api.security import SCHEME
 from shared.config import Settings, load_settings
+from shared.queue.loading import load_job_types
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app; settings come from the environment unless given (tests pass their own)."""
     settings = settings or load_settings()
+    # The job types the admin side may enqueue: the same modules the workers run (JOB_MODULES).
+    job_types = load_job_types(settings.job_module_list())
     return Litestar(
-        route_handlers=CONTROLLERS,
-        state=State({"settings": settings}),
+        route_handlers=[*CONTROLLERS, *ADMIN_CONTROLLERS, *DASHBOARD_ROUTES],
+        state=State({"settings": settings, "job_types": job_types}),
         dependencies=DEPENDENCIES,
         lifespan=[database_lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Shop API", version=_version(), path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Shop API",
+            version=_version(),
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="ADMIN_TOKEN, as `Authorization: Bearer <token>` (admin routes only)",
+                    )
+                }
+            ),
+        ),
+        template_config=TEMPLATE_CONFIG,
         # Logging belongs to shared.logging (configured by `python -m api`); Litestar must not
         # install its own handlers. Unhandled errors are logged by api.errors.
         logging_config=None,

@@ -9,6 +9,7 @@ from litestar.di import Provide
 
 from shared.config import Settings
 from shared.db import Database
+from shared.queue.registry import JobTypes
 from shared.services.providers import Providers
 
 
@@ -24,7 +25,12 @@ def provide_providers(state: State) -> Providers:
     return cast("Providers", state.providers)
 
 
+def provide_job_types(state: State) -> JobTypes:
+    return cast("JobTypes", state.job_types)
+
+
 DEPENDENCIES = {
+    "job_types": Provide(provide_job_types, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "db": Provide(provide_db, sync_to_thread=False),
     "providers": Provide(provide_providers, sync_to_thread=False),

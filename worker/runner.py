@@ -346,6 +346,7 @@ class Worker:
                 "attempt": job.attempts,
                 "worker_id": self.id,
                 "workflow_id": job.workflow_id,
+                "request_id": job.request_id,
                 "duration_ms": None if duration is None else round(duration * 1000, 1),
             }
             applied = result.applied

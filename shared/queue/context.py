@@ -46,6 +46,7 @@ class ClaimedJob:
     concurrency_key: str | None
     locked_by: str
     started_at: datetime
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)

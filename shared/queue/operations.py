@@ -76,15 +76,22 @@ def retry_dead_letter(tx: Tx, dead_id: str, now: datetime, *, note: str = "retri
 
 
 def retry_job(tx: Tx, job_id: str, now: datetime) -> None:
-    """A failed job runs again now with fresh attempts (its dead-letter entries stay for the record)."""
+    """Run a job now: a failed job goes back to pending with fresh attempts (its dead-letter entries
+    stay for the record); a waiting job (delayed, or out on a retry's backoff) becomes due at once."""
     status = tx.scalar("SELECT status FROM jobs WHERE id = :id", {"id": job_id})
     if status is None:
         raise NotFoundError(f"job {job_id!r} not found")
+    params = {"id": job_id, "now": tx.ts(now)}
+    if status == JobStatus.PENDING:
+        tx.execute(
+            "UPDATE jobs SET scheduled_at = :now, updated_at = :now WHERE id = :id AND scheduled_at > :now", params
+        )
+        return
     if status != JobStatus.FAILED:
-        raise StateConflictError(f"job {job_id!r} is {status}: only a failed job can be retried", [])
+        raise StateConflictError(f"job {job_id!r} is {status}: only a failed or waiting job can be retried", [])
     if tx.one(_KEY_TAKEN, {"id": job_id}):
         raise StateConflictError(f"job {job_id!r}: another unfinished job holds its idempotency key", [])
-    tx.execute(_REQUEUE, {"id": job_id, "now": tx.ts(now)})
+    tx.execute(_REQUEUE, params)
 
 
 def review_dead_letter(tx: Tx, dead_id: str, notes: str | None) -> None:
@@ -93,6 +100,41 @@ def review_dead_letter(tx: Tx, dead_id: str, notes: str | None) -> None:
         "UPDATE dead_letter_jobs SET reviewed = 1, notes = COALESCE(:notes, notes) WHERE id = :id",
         {"id": dead_id, "notes": notes},
     )
+
+
+def discard_dead_letter(tx: Tx, dead_id: str, notes: str | None = None) -> None:
+    """Give up on the entry for good: reviewed, the job stays failed."""
+    review_dead_letter(tx, dead_id, f"discarded: {notes}" if notes else "discarded")
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: list[str]  # dead-letter ids acted on
+    refused: dict[str, str]  # dead-letter id -> why not (e.g. the job was retried already)
+
+
+def retry_dead_letters(tx: Tx, ids: list[str], now: datetime) -> BulkResult:
+    """Retry each entry (see retry_dead_letter); one that cannot be retried is skipped, not fatal."""
+    done, refused = [], {}
+    for dead_id in ids:
+        try:
+            with tx.savepoint():
+                retry_dead_letter(tx, dead_id, now)
+            done.append(dead_id)
+        except (NotFoundError, StateConflictError) as exc:
+            refused[dead_id] = exc.message
+    return BulkResult(done, refused)
+
+
+def discard_dead_letters(tx: Tx, ids: list[str], notes: str | None = None) -> BulkResult:
+    done, refused = [], {}
+    for dead_id in ids:
+        try:
+            discard_dead_letter(tx, dead_id, notes)
+            done.append(dead_id)
+        except NotFoundError as exc:
+            refused[dead_id] = exc.message
+    return BulkResult(done, refused)
 
 
 def pause_type(tx: Tx, job_type: str, now: datetime, reason: str | None = None) -> None:

@@ -34,6 +34,7 @@ class JobSpec:
     idempotency_key: str | None = None
     workflow_id: str | None = None
     parent_id: str | None = None
+    request_id: str | None = None
 
 
 def enqueue(
@@ -48,6 +49,7 @@ def enqueue(
     idempotency_key: str | None = None,
     workflow_id: str | None = None,
     parent_id: str | None = None,
+    request_id: str | None = None,
     clock: Clock = utcnow,
 ) -> str:
     """Validate and insert a job; return its id.
@@ -57,7 +59,16 @@ def enqueue(
     Raises EnqueueError (UnknownJobType, InvalidPayload, bad options) before writing anything.
     """
     spec = JobSpec(
-        job_type, payload, priority, scheduled_at, delay, max_attempts, idempotency_key, workflow_id, parent_id
+        job_type,
+        payload,
+        priority,
+        scheduled_at,
+        delay,
+        max_attempts,
+        idempotency_key,
+        workflow_id,
+        parent_id,
+        request_id,
     )
     row = _row(tx, spec, clock())
     if idempotency_key is None:
@@ -123,4 +134,5 @@ def _row(tx: Tx, spec: JobSpec, now: datetime) -> dict[str, Any]:
         "workflow_id": workflow_id,
         "parent_id": spec.parent_id,
         "concurrency_key": job_type.concurrency.key(body) if job_type.concurrency is not None else None,
+        "request_id": spec.request_id,
     }

@@ -210,6 +210,7 @@ def _claimed(tx: Tx, row: tuple[Any, ...], worker_id: str, now: datetime) -> Cla
         concurrency_key=row[10],
         locked_by=worker_id,
         started_at=now,
+        request_id=row[11],
     )
 
 
@@ -299,6 +300,7 @@ def _complete_with_work(
                     idempotency_key=child.idempotency_key,
                     workflow_id=job.workflow_id,
                     parent_id=job.id,
+                    request_id=job.request_id,
                     clock=lambda: now,
                 )
             for hook in completion.hooks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    Float,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -25,6 +26,7 @@ from shared.queue.status import JobStatus
 UNFINISHED = text("status IN ('pending', 'processing')")
 PENDING = text("status = 'pending'")
 CANCEL_REQUESTED = text("cancel_requested = 1")
+COMPLETED = text("status = 'completed'")
 
 jobs = Table(
     "jobs",
@@ -56,6 +58,8 @@ jobs = Table(
     Column("started_at", UtcText),
     Column("concurrency_key", Text),
     Column("cancel_requested", Integer, nullable=False, server_default=text("0")),
+    # Revision 0007: the HTTP request that enqueued the job, for logs across processes.
+    Column("request_id", Text),
     PrimaryKeyConstraint("id"),
     CheckConstraint(f"status IN {tuple(s.value for s in JobStatus)!r}", name="status_known"),
 )
@@ -71,6 +75,8 @@ Index(
     sqlite_where=UNFINISHED,
     postgresql_where=UNFINISHED,
 )
+# Completions by time: the last hour's throughput, rates, and the cleanup of old completed jobs.
+Index("idx_jobs_completed_at", jobs.c.completed_at, sqlite_where=COMPLETED, postgresql_where=COMPLETED)
 # Running jobs an operator asked to cancel (almost always none: the index stays empty).
 Index("idx_jobs_cancel_requested", jobs.c.locked_by, sqlite_where=CANCEL_REQUESTED, postgresql_where=CANCEL_REQUESTED)
 # The claim walks this in claim order and stops after LIMIT due rows: no sort of the backlog.
@@ -142,6 +148,7 @@ job_failures = Table(
     CheckConstraint("outcome IN ('retried', 'dead_lettered', 'rescued')", name="outcome_known"),
 )
 Index("idx_job_failures_job", job_failures.c.job_id)
+Index("idx_job_failures_failed_at", job_failures.c.failed_at)
 
 # Revision 0006: recurring jobs (the course's table, plus what leader-less cron needs).
 cron_schedules = Table(
@@ -198,4 +205,16 @@ queue_pauses = Table(
     Column("paused_at", UtcText, nullable=False),
     Column("reason", Text),
     PrimaryKeyConstraint("type"),
+)
+
+# Monotonic totals the workers add to (Prometheus counters and histogram buckets): the API exposes
+# them at scrape time, so the figures are right whichever container ran the jobs (revision 0007).
+queue_counters = Table(
+    "queue_counters",
+    metadata,
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("le", Text, nullable=False, server_default=text("''")),  # a histogram bucket's bound, or ''
+    Column("value", Float, nullable=False, server_default=text("0")),
+    PrimaryKeyConstraint("name", "type", "le"),
 )

@@ -31,6 +31,7 @@ def insert_raw_job(db: Database, job_id: str, job_type: str, payload: str) -> No
                 "workflow_id": None,
                 "parent_id": None,
                 "concurrency_key": None,
+                "request_id": None,
             },
         )
 

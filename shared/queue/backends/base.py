@@ -146,5 +146,9 @@ class Backend(abc.ABC):
     skip_locked: ClassVar[str] = ""
 
     @abc.abstractmethod
+    def minute_of(self, column: str) -> str:
+        """A SQL expression: the timestamp column truncated to its minute, comparable with `to_db`."""
+
+    @abc.abstractmethod
     def wake_source(self, *, interval: float, idle_max: float) -> WakeSource:
         """A watcher for new commits by other connections."""

@@ -41,12 +41,12 @@ def from_text(value: Any) -> datetime:
 
 _JOB_COLUMNS = (
     "id, type, payload, status, priority, claim_priority, attempts, max_attempts, scheduled_at, created_at, "
-    "updated_at, seq, idempotency_key, workflow_id, parent_id, concurrency_key"
+    "updated_at, seq, idempotency_key, workflow_id, parent_id, concurrency_key, request_id"
 )
 _JOB_VALUES = (
     ":id, :type, :payload, 'pending', :priority, :priority, 0, :max_attempts, :scheduled_at, :created_at, "
     ":created_at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), :idempotency_key, :workflow_id, :parent_id, "
-    ":concurrency_key"
+    ":concurrency_key, :request_id"
 )
 
 
@@ -67,7 +67,7 @@ class SqliteBackend(Backend):
     # per claim with 150,000 due jobs). The partial index needs the literal 'pending'.
     claim_candidates = (
         "SELECT id, type, payload, priority, attempts, max_attempts, scheduled_at, seq, workflow_id, "
-        "parent_id, concurrency_key FROM jobs INDEXED BY idx_jobs_claim "
+        "parent_id, concurrency_key, request_id FROM jobs INDEXED BY idx_jobs_claim "
         "WHERE status = 'pending' AND scheduled_at <= :now{exclude} "
         "ORDER BY claim_priority DESC, scheduled_at, seq LIMIT :limit"
     )
@@ -194,6 +194,9 @@ class SqliteBackend(Backend):
 
     def list_table(self, param: str) -> str:
         return f"json_each(:{param})"
+
+    def minute_of(self, column: str) -> str:
+        return f"substr({column}, 1, 16) || ':00.000'"  # 'YYYY-MM-DD HH:MM' + ':00.000'
 
     def wake_source(self, *, interval: float, idle_max: float) -> WakeSource:
         return DataVersionWatcher(self.path, interval=interval, idle_max=idle_max)
