@@ -420,3 +420,30 @@ def dead_letter_ids(tx: Tx, where: DeadLetterFilter, *, limit: int) -> list[str]
     condition = _dead_letter_where(tx, where, params)
     sql = f"SELECT id FROM dead_letter_jobs WHERE {condition} ORDER BY failed_at, id LIMIT :limit"
     return [row[0] for row in tx.all(sql, params)]
+
+
+@dataclass(frozen=True)
+class TypeSummary:
+    """One job type as the queues view shows it: due, scheduled and running jobs, and whether paused."""
+
+    type: str
+    pending: int
+    scheduled: int
+    processing: int
+    paused: bool
+
+
+def type_summaries(tx: Tx, known_types: list[str], now: datetime) -> list[TypeSummary]:
+    """Every known type (and any other type with unfinished jobs), with its unfinished counts."""
+    counts: dict[str, dict[str, int]] = {name: {} for name in known_types}
+    for job_type, state, count in tx.all(
+        "SELECT type, CASE WHEN status = 'pending' AND scheduled_at > :now THEN 'scheduled' ELSE status END AS state, "
+        "COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') GROUP BY type, state",
+        {"now": tx.ts(now)},
+    ):
+        counts.setdefault(job_type, {})[state] = int(count)
+    paused = {row[0] for row in tx.all("SELECT type FROM queue_pauses")}
+    return [
+        TypeSummary(name, c.get("pending", 0), c.get("scheduled", 0), c.get("processing", 0), name in paused)
+        for name, c in sorted((name, counts.get(name, {})) for name in set(counts) | paused)
+    ]
