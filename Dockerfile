@@ -5,6 +5,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- requirements: the dependency list of pyproject.toml, and nothing else from it ---------------
 FROM ${PYTHON_IMAGE} AS requirements
+# Every stage carries the label, so what a rebuild leaves untagged can be pruned by it.
+LABEL com.shopqueue.image=build
 WORKDIR /src
 COPY pyproject.toml ./
 RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(*deps, sep=chr(10))" \
@@ -14,6 +16,7 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 # The install layer is keyed on requirements.txt's content, so it is reused after any change that
 # leaves [project].dependencies alone (code, tests, even tool settings in pyproject.toml).
 FROM ${PYTHON_IMAGE} AS build
+LABEL com.shopqueue.image=build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 COPY --from=requirements /src/requirements.txt /opt/requirements.txt
@@ -23,6 +26,7 @@ RUN /opt/venv/bin/pip install --no-cache-dir -r /opt/requirements.txt \
 
 # --- runtime --------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+LABEL com.shopqueue.image=runtime
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
  && mkdir -p /data \

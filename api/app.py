@@ -15,6 +15,8 @@ from api.dashboard import DASHBOARD_ROUTES, TEMPLATE_CONFIG
 from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.lifespan import database_lifespan
+from api.metrics import PROMETHEUS, MetricsController
+from api.middleware import request_log
 from api.security import SCHEME
 from shared.config import Settings, load_settings
 from shared.queue.loading import load_job_types
@@ -25,8 +27,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     # The job types the admin side may enqueue: the same modules the workers run (JOB_MODULES).
     job_types = load_job_types(settings.job_module_list())
-    return Litestar(
-        route_handlers=[*CONTROLLERS, *ADMIN_CONTROLLERS, *DASHBOARD_ROUTES],
+    app = Litestar(
+        route_handlers=[*CONTROLLERS, *ADMIN_CONTROLLERS, *DASHBOARD_ROUTES, MetricsController],
+        middleware=[PROMETHEUS.middleware],
         state=State({"settings": settings, "job_types": job_types}),
         dependencies=DEPENDENCIES,
         lifespan=[database_lifespan],
@@ -52,6 +55,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # Around everything the app does, routing and its error responses included (route middleware
+    # would miss a 404 for an unknown path): the request id and the access line.
+    app.asgi_handler = request_log(app.asgi_handler)
+    return app
 
 
 def _version() -> str:

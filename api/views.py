@@ -70,7 +70,8 @@ class OrderView(View):
 
 
 class QueueCounts(View):
-    pending: int
+    pending: int  # due now
+    scheduled: int  # waiting for a later time (the follow-up email a day after an order, retries)
     processing: int
 
 
@@ -136,4 +137,4 @@ def order_view(details: OrderDetails, invoice_url: str | None, now: datetime) ->
 
 
 def queue_counts(counts: UnfinishedCounts) -> QueueCounts:
-    return QueueCounts(pending=counts.pending, processing=counts.processing)
+    return QueueCounts(pending=counts.pending, scheduled=counts.scheduled, processing=counts.processing)

@@ -11,10 +11,14 @@ from sqlalchemy import text
 
 from shared.config import load_settings
 from shared.db.metadata import load_metadata
+from shared.logging import configure_logging
 from shared.queue.backends import backend_for
 
 config = context.config
-if config.config_file_name is not None:  # log "Running upgrade ..." lines, as alembic.ini says
+_settings = load_settings()
+if _settings.log_format == "json":  # the bundle's format: one JSON object per line, like the api and workers
+    configure_logging(_settings.log_level, "json")
+elif config.config_file_name is not None:  # log "Running upgrade ..." lines, as alembic.ini says
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 target_metadata = load_metadata()
 
@@ -29,7 +33,7 @@ def _skip_empty(context_: MigrationContext, revision: object, directives: list[M
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=load_settings().database_url,
+        url=_settings.database_url,
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -39,7 +43,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    settings = load_settings()
+    settings = _settings
     # Batch mode copies and renames tables; with foreign keys enforced that can cascade-delete
     # child rows. They stay off here and foreign_key_check runs before the commit instead.
     backend = backend_for(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "python:3.11-slim-bookworm"
 DB_URL = "sqlite:////data/shop.db"
 APP_SERVICES = ("migrate", "api", "worker")
-TEST_COMMAND = "python -m pip install -e '.[test]' && python -m pytest"
+TEST_COMMAND = "python3 -m venv .venv && .venv/bin/python -m pip install -e '.[test]' && .venv/bin/python -m pytest"
 SETTINGS = [name.upper() for name in Settings.__struct_fields__]
 
 Compose = dict[str, Any]
@@ -431,7 +431,9 @@ def test_ci_run_extracts_the_readme_command(tmp_path: Path) -> None:
     assert awk is not None
     result = subprocess.run(["awk", awk[1], str(ROOT / "README.md")], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == TEST_COMMAND
-    assert shlex.split(result.stdout)[:4] == ["python", "-m", "pip", "install"]
+    # The virtual environment is part of the command: it works where the system Python refuses
+    # global installs (PEP 668).
+    assert shlex.split(result.stdout)[:4] == ["python3", "-m", "venv", ".venv"]
 
 
 # --- every rule can fail ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import signal
@@ -29,6 +30,8 @@ from shared.queue import aging, cron, store, workers
 from shared.queue.context import ClaimedJob, JobContext, WorkerEnv
 from shared.queue.errors import EnqueueError, PermanentJobError
 from shared.queue.maintenance import prune_bookkeeping
+from shared.queue.metrics import MetricsBuffer
+from shared.queue.metrics import flush as flush_metrics
 from shared.queue.policy import QueuePolicy
 from shared.queue.registry import JobTypes
 from shared.queue.store import Claim, Kind, Outcome, Settled
@@ -84,6 +87,7 @@ class Worker:
         self._slot_frees_at: datetime | None = None  # ... until the first of them gets a slot
         self._checks: list[tuple[str, asyncio.Future[bool]]] = []
         self._commit_seen = False  # another connection committed since the last look for cancel requests
+        self.metrics = MetricsBuffer()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- process lifecycle -------------------------------------------------------------------
@@ -110,6 +114,8 @@ class Worker:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
                 watcher.stop()
+                with contextlib.suppress(Exception):
+                    await self._flush_metrics()
                 with contextlib.suppress(Exception):
                     await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
         log.info("worker.stopped", worker_id=self.id)
@@ -248,13 +254,26 @@ class Worker:
     # ---- running jobs ------------------------------------------------------------------------
 
     def _accept(self, claimed: list[ClaimedJob]) -> None:
+        for job in claimed:
+            self.metrics.observe("job_wait_seconds", job.type, (job.started_at - job.scheduled_at).total_seconds())
         self.ready.extend(claimed)
         self._start_ready()
 
     def _start_ready(self) -> None:
+        debug = log.isEnabledFor(logging.DEBUG)
         while self.ready and len(self.running) < self.capacity:
             job = self.ready.popleft()
             self.running[job.id] = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            if debug:
+                log.debug(
+                    "job.started",
+                    job_id=job.id,
+                    type=job.type,
+                    attempt=job.attempts,
+                    worker_id=self.id,
+                    workflow_id=job.workflow_id,
+                    request_id=job.request_id,
+                )
 
     def _finish(self, outcome: Outcome) -> None:
         self.running.pop(outcome.job.id, None)
@@ -336,8 +355,36 @@ class Worker:
 
         asyncio.get_running_loop().create_task(check())
 
+    def _count(self, result: Settled) -> None:
+        job, applied, duration = result.outcome.job, result.applied, result.outcome.duration
+        names = (
+            {
+                Kind.COMPLETED: ("jobs_completed",),
+                Kind.FAILED: ("jobs_failed", "jobs_retried"),
+                Kind.DEAD: ("jobs_failed", "jobs_dead_lettered"),
+                Kind.CANCELLED: ("jobs_cancelled",),
+            }.get(applied, ())
+            if applied is not None
+            else ()
+        )
+        for name in names:
+            self.metrics.count(name, job.type)
+        if duration is not None and applied in (Kind.COMPLETED, Kind.FAILED, Kind.DEAD):
+            self.metrics.observe("job_duration_seconds", job.type, duration)
+
+    async def _flush_metrics(self) -> None:
+        rows = self.metrics.take()
+        if not rows:
+            return
+        try:
+            await self.db.run_write(lambda tx: flush_metrics(tx, rows))
+        except Exception:
+            self.metrics.put_back(rows)
+            raise
+
     def _report(self, settled: list[Settled]) -> None:
         for result in settled:
+            self._count(result)
             job = result.outcome.job
             duration = result.outcome.duration
             fields: dict[str, Any] = {
@@ -426,6 +473,7 @@ class Worker:
             await asyncio.sleep(MAINTENANCE_SECONDS)
             rounds += 1
             try:
+                await self._flush_metrics()
                 await self._tick_cron()
                 await self._age()
                 await self._rescue()
@@ -464,6 +512,10 @@ class Worker:
         if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
             return
         rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
+        for job_id in rescue.requeued + rescue.dead:
+            self.metrics.count("jobs_rescued", rescue.types[job_id])
+        for job_id in rescue.dead:
+            self.metrics.count("jobs_dead_lettered", rescue.types[job_id])
         if rescue.requeued or rescue.dead:
             log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead, worker_id=self.id)
             self._maybe_work = True

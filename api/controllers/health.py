@@ -24,8 +24,9 @@ class HealthController(Controller):
     @get()
     async def health(self, db: NamedDependency[Database], settings: NamedDependency[Settings]) -> Response[Health]:
         def read(tx: Tx) -> Health:
-            counts = queries.unfinished_counts(tx)
-            live = queries.live_workers(tx, utcnow(), settings.heartbeat_seconds)
+            now = utcnow()
+            counts = queries.unfinished_counts(tx, now)
+            live = queries.live_workers(tx, now, settings.heartbeat_seconds)
             return Health(status="ok", database="ok", queue=queue_counts(counts), live_workers=len(live))
 
         try:

@@ -56,6 +56,7 @@ class OrderController(Controller):
         body: RawBody,
         db: NamedDependency[Database],
         providers: NamedDependency[Providers],
+        request_id: NamedDependency[str | None],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         """Authorise the payment, then take stock, save the order and enqueue its jobs in one transaction."""
@@ -74,7 +75,7 @@ class OrderController(Controller):
             lines=[OrderLine(line.product_id, line.quantity) for line in request.items],
             payment_token=request.payment_token,
         )
-        placed = await orders.place_order(db, providers, command, clock=utcnow, replays=replays)
+        placed = await orders.place_order(db, providers, command, clock=utcnow, replays=replays, request_id=request_id)
         if placed.replay is not None:
             return replay(placed.replay)
         assert placed.order is not None  # noqa: S101 - one of the two is set

@@ -80,15 +80,20 @@ def jobs_in_workflow(tx: Tx, workflow_id: str) -> list[JobRow]:
 
 @dataclass(frozen=True)
 class UnfinishedCounts:
-    pending: int
+    pending: int  # due now
+    scheduled: int  # pending, due later (delayed jobs such as the follow-up email, retries in backoff)
     processing: int
 
 
-def unfinished_counts(tx: Tx) -> UnfinishedCounts:
-    """Pending and processing jobs (one indexed query: status leads idx_jobs_status_scheduled)."""
-    rows = tx.all("SELECT status, COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') GROUP BY status")
-    counts = {status: int(count) for status, count in rows}
-    return UnfinishedCounts(counts.get(JobStatus.PENDING, 0), counts.get(JobStatus.PROCESSING, 0))
+def unfinished_counts(tx: Tx, now: datetime) -> UnfinishedCounts:
+    """Unfinished jobs by state (one pass over the status index: status leads idx_jobs_status_scheduled)."""
+    rows = tx.all(
+        "SELECT CASE WHEN status = 'pending' AND scheduled_at > :now THEN 'scheduled' ELSE status END AS state, "
+        "COUNT(*) FROM jobs WHERE status IN ('pending', 'processing') GROUP BY state",
+        {"now": tx.ts(now)},
+    )
+    counts = {state: int(count) for state, count in rows}
+    return UnfinishedCounts(counts.get("pending", 0), counts.get("scheduled", 0), counts.get("processing", 0))
 
 
 def counts_by_type_and_status(tx: Tx) -> list[tuple[str, JobStatus, int]]:

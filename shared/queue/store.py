@@ -372,6 +372,7 @@ def already_done(tx: Tx, keys: list[str]) -> set[str]:
 class Rescue:
     requeued: list[str]
     dead: list[str]
+    types: dict[str, str]  # job id -> type, of every job taken back
 
 
 def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy) -> dict[str, Any]:
@@ -388,11 +389,13 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
     dead-letter queue when that was their last attempt."""
     requeued: list[str] = []
     dead: list[str] = []
+    types: dict[str, str] = {}
     stamp = tx.ts(now)
     for job_id, job_type, payload, attempts, max_attempts, locked_by in tx.all(
         ORPHANED, _orphan_params(tx, now, policy)
     ):
         held = {"id": job_id, "worker": locked_by, "attempts": attempts, "now": stamp, "error": LEASE_LOST}
+        types[job_id] = job_type
         if attempts >= max_attempts:
             if tx.rowcount(FAIL, held) == 1:
                 tx.execute(
@@ -403,4 +406,4 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
         elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
             tx.execute(RECORD_FAILURE, {**held, "outcome": "rescued"})
             requeued.append(job_id)
-    return Rescue(requeued, dead)
+    return Rescue(requeued, dead, {job_id: types[job_id] for job_id in requeued + dead})

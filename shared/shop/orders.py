@@ -114,6 +114,7 @@ async def place_order(
     *,
     clock: Clock,
     replays: Replays[T] | None = None,
+    request_id: str | None = None,
 ) -> Placed[T]:
     check_lines(command.lines)
 
@@ -147,12 +148,18 @@ async def place_order(
         enqueue_many(
             tx,
             [
-                JobSpec(jobs.send_order_confirmation, ref, idempotency_key=f"send_order_confirmation:{order_id}"),
+                JobSpec(
+                    jobs.send_order_confirmation,
+                    ref,
+                    idempotency_key=f"send_order_confirmation:{order_id}",
+                    request_id=request_id,
+                ),
                 JobSpec(
                     jobs.send_followup_email,
                     ref,
                     delay=FOLLOWUP_DELAY,
                     idempotency_key=f"send_followup_email:{order_id}",
+                    request_id=request_id,
                 ),
             ],
             clock=lambda: order.created_at,

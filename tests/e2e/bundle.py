@@ -68,6 +68,19 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return result
 
 
+IMAGE_LABEL = "com.shopqueue.image"  # on every stage of our Dockerfile
+
+
+def prune_untagged() -> None:
+    """Remove images of ours that a rebuild left untagged (never the tagged ones in use)."""
+    docker("image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}", check=False)
+
+
+def untagged_images() -> list[str]:
+    listing = docker("images", "--quiet", "--filter", "dangling=true", "--filter", f"label={IMAGE_LABEL}").stdout
+    return listing.split()
+
+
 def json_log_events(text: str) -> list[dict[str, Any]]:
     """The JSON objects among log lines (LOG_FORMAT=json); other lines are skipped."""
     events = []

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.bundle import COMPOSE_FILE, ROOT, Bundle, ComposeError, docker_unavailable_reason, free_port
+from tests.e2e.bundle import (
+    COMPOSE_FILE,
+    ROOT,
+    Bundle,
+    ComposeError,
+    docker_unavailable_reason,
+    free_port,
+    prune_untagged,
+)
 
 E2E_DIR = os.path.dirname(__file__)
 # Compose variables from the caller's shell must not redirect the tests to another project or file.
@@ -31,8 +39,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     reason = docker_unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"e2e tests need a Docker engine: {reason} (try ../shared/tools/docker-sandbox up)")
+    if reason is None:
+        return
+    message = f"e2e tests need a Docker engine: {reason} (try ../shared/tools/docker-sandbox up)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)  # in CI a missing engine is a broken run, not a reason to skip
+    pytest.skip(message)
 
 
 def _base_env() -> dict[str, str]:
@@ -42,15 +54,18 @@ def _base_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def shop_image(docker_engine: None) -> str:
-    """Build the bundle's image from this tree once per session; returns its tag."""
+def shop_image(docker_engine: None) -> Iterator[str]:
+    """Build the bundle's image from this tree once per session; yields its tag. What the rebuild
+    left untagged (the previous build, intermediate stages) is pruned before and after."""
     command = ["docker", "compose", "-f", str(COMPOSE_FILE), "-p", "shopqueue-e2e-build", "build"]
     result = subprocess.run(
         command, cwd=ROOT, env=_base_env(), capture_output=True, text=True, timeout=900, check=False
     )
     if result.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return "shopqueue:local"
+    prune_untagged()
+    yield "shopqueue:local"
+    prune_untagged()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.e2e.bundle import ROOT, docker
+from tests.e2e.bundle import ROOT, docker, prune_untagged, untagged_images
 
 BUILD_CONTEXT = (
     "Dockerfile",
@@ -73,3 +73,5 @@ def test_a_code_only_change_reuses_the_dependency_layer(shop_image: str, tmp_pat
         assert after != before  # the change really was built
     finally:
         docker("image", "rm", "-f", *tags, check=False)
+        prune_untagged()
+    assert untagged_images() == []  # the builds left nothing untagged behind
