@@ -347,6 +347,7 @@ class Processes:
 
     log_dir: Path
     procs: list[Proc] = field(default_factory=list)
+    stopped: list[Proc] = field(default_factory=list)  # kept for their logs
 
     def spawn(
         self, name: str, args: Sequence[str], env: Mapping[str, str], *, stop_signal: int = signal.SIGTERM
@@ -366,9 +367,11 @@ class Processes:
     def stop(self, procs: Sequence[Proc] | None = None) -> None:
         for proc in reversed(list(self.procs if procs is None else procs)):
             proc.service.stop()
+            self.procs.remove(proc)
+            self.stopped.append(proc)
 
     def count_in_logs(self, text: str, prefix: str = "") -> int:
-        return sum(proc.log().count(text) for proc in self.procs if proc.name.startswith(prefix))
+        return sum(proc.log().count(text) for proc in [*self.procs, *self.stopped] if proc.name.startswith(prefix))
 
 
 @contextlib.contextmanager
@@ -562,13 +565,16 @@ def run_hey(
     clients: int,
     rate_per_client: float | None,
     until: Callable[[], bool] | None = None,
+    count: int | None = None,
     tmp: Path,
 ) -> Load:
     """`hey -z {duration}s -c C [-q R] -m POST` with per-request CSV output (exact percentiles).
 
-    With `until`, hey is stopped with SIGINT (it still reports) as soon as `until()` is true.
+    With `until`, hey is stopped with SIGINT (it still reports) as soon as `until()` is true. With
+    `count`, hey sends exactly that many requests (`-n`) instead of running for `duration`.
     """
-    args = [_tool("hey"), "-z", f"{duration:g}s", "-c", str(clients), "-m", "POST", "-T", "application/json"]
+    limit = ["-n", str(count)] if count is not None else ["-z", f"{duration:g}s"]
+    args = [_tool("hey"), *limit, "-c", str(clients), "-m", "POST", "-T", "application/json"]
     if rate_per_client is not None:
         args += ["-q", f"{rate_per_client:g}"]
     args += ["-d", body, "-o", "csv", url]
@@ -710,8 +716,9 @@ def tool_version(name: str) -> str:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             out = subprocess.run(args, capture_output=True, text=True, timeout=5, check=False)
             line = (out.stdout or out.stderr).strip().splitlines()
-            if line and "flag provided" not in line[0] and "Usage" not in line[0]:
-                return line[0][:60]
+            found = re.search(r"\d+\.\d+(\.\d+)?", line[0]) if line else None
+            if found:
+                return found[0]
     return "installed"
 
 
