@@ -1,84 +1,72 @@
-"""Wake-up latency of idle workers, shopqueue vs huey's SQLite backend, and the write load idle workers cause.
+"""Figures 6 and 9 (idle worker): wake-up latency at low load, and what idle workers cost, vs huey.
 
-1. Latency. K idle workers (K=1, then 3) wait on an empty queue; then one job is enqueued every
-   100-200 ms (uniformly random), M times. Ours: `python -m worker` processes (defaults:
-   WAKE_INTERVAL 0.02 s backing off to 0.05 s between `PRAGMA data_version` checks), a `send_email`
-   job enqueued through the real producer, latency = `locked_at` - `created_at` read from the `jobs`
-   table (both UTC text with milliseconds, so 1 ms resolution). Peer: `huey_consumer huey_app.huey -w K`
-   with huey's defaults (thread workers, polling from 0.1 s with backoff 1.15 up to 10 s, SQLite as
-   shipped), latency = the time the task records when it starts - the time taken just before enqueue.
-   Prints p50/p95/max and the ratio ours/huey.
-
-2. Idle writes. With 3 of our workers idle, an outside connection reads `PRAGMA data_version` every
-   millisecond for --idle-seconds (default 10) and counts its changes (= commits by other connections
-   that changed the file). When `strace` is available it is also attached to the workers for the same
-   window and counts successful acquisitions of SQLite's WAL write lock (F_WRLCK on byte 120 of the
-   `-shm` file), which also catches write transactions that change nothing. The same is then measured
-   for 3 naive pollers (bench/naive_poller.py: `BEGIN IMMEDIATE` claim attempt every 1 s, as the
-   course's worker does). Heartbeats (every HEARTBEAT_SECONDS = 5 s) are our idle workers' only writes.
-
-Run:  python -m pip install -e '.[test,bench]'  then  python bench/latency.py [--jobs 50]
+1. Wake-up latency. 3 idle worker processes wait on an empty queue (after a settle period); then one
+   job is enqueued every 100-200 ms (uniformly random, seeded), M times, each in its own transaction.
+   Ours: `python -m worker --jobs bench.noop_jobs --jobs shared.shop.jobs` with default settings
+   (WAKE_INTERVAL=0.001 s between `PRAGMA data_version` checks), `bench_noop` jobs; latency =
+   `started_at - created_at` of each job from the jobs table (both stamped by the database clock's
+   ms-resolution text, so +-1 ms). huey: `huey_consumer huey_app.huey -k process -w 3` with its
+   defaults (polling from 0.1 s, backoff x1.15 up to 10 s), `deliver` tasks; latency = the time the
+   task records at its start - the time taken just before the enqueue call.
+2. Idle CPU. After the last job, a pause, then the CPU (user+sys from /proc) of the 3 idle workers
+   over --idle-seconds, as % of one core: per worker and for all three (huey: its 3 worker processes
+   and the consumer process).
+3. Peak RSS (VmHWM) of an idle worker after the run (figure 9, idle; drain.py has the busy peak).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
 import random
-import signal
-import sqlite3
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import benchlib
 import huey_app
-from benchlib import Processes, query, scalar
+from benchlib import Figure
 
-from shared.db import Database
-from shared.jobs import enqueue
+WORKERS = 3
 
 
 @dataclass
-class Latency:
+class Result:
     system: str
-    workers: int
-    ms: list[float]
+    latencies_ms: list[float]
+    idle_total_pct: float
+    idle_per_process_pct: list[float]
+    idle_what: str
+    rss_mb: float
+    locked: int = 0
+
+    def p(self, q: float) -> float:
+        return benchlib.percentile(self.latencies_ms, q)
 
     def row(self) -> list[str]:
-        values = self.ms
+        values = self.latencies_ms
         return [
             self.system,
-            str(self.workers),
             str(len(values)),
-            f"{benchlib.percentile(values, 50):.1f}",
-            f"{benchlib.percentile(values, 95):.1f}",
+            f"{self.p(50):.1f}",
+            f"{self.p(95):.1f}",
+            f"{self.p(99):.1f}",
             f"{max(values):.1f}",
-            f"{sum(values) / len(values):.1f}",
+            f"{self.idle_total_pct:.2f}",
+            ", ".join(f"{v:.2f}" for v in self.idle_per_process_pct) + f" ({self.idle_what})",
+            f"{self.rss_mb:.1f}",
         ]
 
 
-@dataclass
-class IdleWrites:
-    what: str
-    seconds: float
-    version_changes: int
-    lock_acquisitions: int | None  # None: strace unavailable
-
-    def row(self) -> list[str]:
-        locks = "n/a" if self.lock_acquisitions is None else str(self.lock_acquisitions)
-        per_s = "n/a" if self.lock_acquisitions is None else f"{self.lock_acquisitions / self.seconds:.2f}"
-        return [
-            self.what,
-            f"{self.seconds:.1f}",
-            str(self.version_changes),
-            f"{self.version_changes / self.seconds:.2f}",
-            locks,
-            per_s,
-        ]
+HEADERS = [
+    "system",
+    "jobs",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "max ms",
+    "idle CPU % of a core (all)",
+    "idle CPU % per process",
+    "idle peak RSS MB",
+]
 
 
 def gaps(count: int, seed: int) -> list[float]:
@@ -86,186 +74,120 @@ def gaps(count: int, seed: int) -> list[float]:
     return [rng.uniform(0.1, 0.2) for _ in range(count)]
 
 
-# ---- ours --------------------------------------------------------------------------------------
-
-
-def enqueue_one_by_one(db_path: Path, pauses: Sequence[float]) -> None:
-    """One send_email job per transaction through the real producer, with a pause before each."""
-    db = Database.from_url(f"sqlite:///{db_path}")
-    try:
-        with db.read():
-            pass  # open the pooled connection before the first timed enqueue
+def run_ours(pauses: list[float], *, settle: float, idle_seconds: float, backend: str, keep: bool) -> Result:
+    with (
+        benchlib.workdir("latency-ours", keep) as tmp,
+        benchlib.database(backend, tmp) as bench_db,
+        benchlib.processes(tmp) as group,
+    ):
+        procs = benchlib.start_workers(group, bench_db, WORKERS)
+        benchlib.wait_workers_ready(bench_db, WORKERS, group)
+        time.sleep(settle)
+        bench_db.scalar("SELECT 1")  # open the pooled connection before the first timed enqueue
         for i, pause in enumerate(pauses):
             time.sleep(pause)
-            with db.write() as session:
-                enqueue(session, "send_email", {"to": f"user{i}@example.test", "subject": f"latency {i}"})
-    finally:
-        db.dispose()
+            bench_db.enqueue_one("bench_noop", {"n": i})
+        benchlib.wait_until(lambda: bench_db.count("completed") >= len(pauses), 30, "the latency jobs", group=group)
+        latencies = bench_db.wake_latencies_ms("bench_noop")
+        time.sleep(settle)
+        pids = [proc.pid for proc in procs]
+        total, per = benchlib.idle_cpu_percent(pids, idle_seconds)
+        rss = max(benchlib.peak_rss_mb(pid) for pid in pids)
+        group.stop()
+        return Result("shopqueue", latencies, total, per, "3 workers", rss, group.count_in_logs(benchlib.LOCKED))
 
 
-def ours_latency(group: Processes, tmp: Path, workers: int, pauses: Sequence[float], settle: float) -> Latency:
-    db_path = tmp / "shop.db"
-    benchlib.migrate(db_path)
-    benchlib.start_workers(group, db_path, tmp, workers, SIMULATED_FAILURE_RATE="0")
-    benchlib.wait_workers_registered(db_path, workers, group)
-    time.sleep(settle)
-    enqueue_one_by_one(db_path, pauses)
-    done = "SELECT COUNT(*) FROM jobs WHERE status = 'completed'"
-    benchlib.wait_until(lambda: scalar(db_path, done) >= len(pauses), 30, "latency jobs", group=group)
-    rows = query(db_path, "SELECT (julianday(locked_at) - julianday(created_at)) * 86400000 FROM jobs")
-    return Latency("shopqueue", workers, [float(ms) for (ms,) in rows])
-
-
-# ---- peer: huey --------------------------------------------------------------------------------
-
-
-def huey_latency(group: Processes, tmp: Path, workers: int, pauses: Sequence[float], settle: float) -> Latency:
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    env.update(
-        PYTHONPATH=str(benchlib.BENCH_DIR),
-        PYTHONUNBUFFERED="1",
-        HUEY_BENCH_QUEUE=str(tmp / "huey.db"),
-        HUEY_BENCH_SINK=str(tmp / "sink.db"),
-        HUEY_BENCH_SYNC="default",
-    )
-    sink = tmp / "sink.db"
-    huey_app.init_sink(sink)
-    instance, deliver = huey_app.bind(env["HUEY_BENCH_QUEUE"], "default")
-    consumer = group.spawn(
-        f"huey-w{workers}",
-        [sys.executable, "-m", "huey.bin.huey_consumer", "huey_app.huey", "-w", str(workers)],
-        env,
-        tmp,
-        stop_signal=signal.SIGINT,
-    )
-    benchlib.wait_until(lambda: "consumer started" in consumer.log_tail(), 30, "huey consumer", group=group)
-    time.sleep(settle)
-    for i, pause in enumerate(pauses):
-        time.sleep(pause)
-        deliver(f"email:{i}", time.time())
-    count = "SELECT COUNT(*) FROM deliveries"
-    benchlib.wait_until(lambda: scalar(sink, count) >= len(pauses), 60, "huey deliveries", group=group)
-    instance.storage.close()
-    rows = query(sink, "SELECT (started_at - enqueued_at) * 1000 FROM deliveries")
-    return Latency("huey (defaults)", workers, [float(ms) for (ms,) in rows])
-
-
-# ---- idle writes -------------------------------------------------------------------------------
-
-
-def count_version_changes(db_path: Path, seconds: float) -> int:
-    """An outside connection reads PRAGMA data_version every ~1 ms and counts how often it changes."""
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        last = conn.execute("PRAGMA data_version").fetchone()[0]
-        changes = 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            current = conn.execute("PRAGMA data_version").fetchone()[0]
-            if current != last:
-                changes += 1
-                last = current
-            time.sleep(0.001)
-        return changes
-    finally:
-        conn.close()
-
-
-def observe_idle(
-    what: str, *, db_path: Path, group: Processes, tmp: Path, pids: list[int], seconds: float
-) -> IdleWrites:
-    """data_version changes seen from outside, and (with strace) write-lock acquisitions of `pids`."""
-    tracer = benchlib.LockTracer(group, pids, tmp) if benchlib.strace_available() else None
-    start = time.time()
-    changes = count_version_changes(db_path, seconds)
-    end = time.time()
-    if tracer is None:
-        return IdleWrites(what, end - start, changes, None)
-    locks = sum(stats.acquired for stats in tracer.stop(start, end))
-    return IdleWrites(what, end - start, changes, locks)
-
-
-def naive_idle(group: Processes, db_path: Path, tmp: Path, *, count: int, seconds: float, settle: float) -> IdleWrites:
-    pollers = [
-        group.spawn(
-            f"naive-{i}",
-            [sys.executable, str(benchlib.BENCH_DIR / "naive_poller.py"), str(db_path), "--interval", "1.0"],
-            benchlib.base_env(db_path),
-            tmp,
+def run_huey(pauses: list[float], *, settle: float, idle_seconds: float, keep: bool) -> Result:
+    with benchlib.workdir("latency-huey", keep) as tmp, benchlib.processes(tmp) as group:
+        files = huey_app.HueyFiles.under(tmp, "default")
+        consumer = group.spawn("huey", files.consumer_args(WORKERS), files.env(), stop_signal=2)
+        benchlib.wait_until(
+            lambda: len(benchlib.children_of(consumer.pid)) >= WORKERS, 30, "huey's workers", group=group
         )
-        for i in range(count)
-    ]
-    time.sleep(settle)
-    pids = [p.pid for p in pollers]
-    result = observe_idle(
-        f"{count} naive pollers (1 s)", db_path=db_path, group=group, tmp=tmp, pids=pids, seconds=seconds
+        time.sleep(settle)
+        with huey_app.bound(files) as (_, deliver):
+            for i, pause in enumerate(pauses):
+                time.sleep(pause)
+                deliver(f"wake:{i}", time.time())
+        benchlib.wait_until(lambda: files.sink_count() >= len(pauses), 60, "huey's deliveries", group=group)
+        latencies = [(started - enqueued) * 1000 for _, enqueued, started, _, _, _ in files.sink_rows() if enqueued]
+        time.sleep(settle)
+        children = benchlib.children_of(consumer.pid)
+        total, per = benchlib.idle_cpu_percent([*children, consumer.pid], idle_seconds)
+        rss = max(benchlib.peak_rss_mb(pid) for pid in children)
+        group.stop()
+        return Result("huey as shipped", latencies, total, per, "3 workers, then the consumer", rss)
+
+
+def figures(ours: Result, peer: Result) -> list[Figure]:
+    result = []
+    for q, target in ((50, 5.0), (95, None), (99, 20.0)):
+        result.append(
+            Figure(
+                f"6. wake-up (enqueue -> start) p{q}, ms, low load vs huey defaults",
+                f"{ours.p(q):.1f}",
+                f"{peer.p(q):.1f}",
+                benchlib.ratio(ours.p(q), peer.p(q)),
+                "-" if target is None else f"<= {target:g} ms",
+                benchlib.met(None if target is None else ours.p(q) <= target),
+            )
+        )
+    mean_ours = ours.idle_total_pct / len(ours.idle_per_process_pct)
+    mean_peer = peer.idle_total_pct / len(peer.idle_per_process_pct)
+    worst = max(ours.idle_per_process_pct)
+    result.append(
+        Figure(
+            "6. CPU of one idle worker, % of a core (mean of 3; worst) vs a huey process",
+            f"{mean_ours:.2f} (worst {worst:.2f})",
+            f"{mean_peer:.2f}",
+            benchlib.ratio(mean_ours, mean_peer),
+            "< 1 %",
+            benchlib.met(worst < 1.0),
+        )
     )
-    for poller in pollers:
-        poller.stop()
+    result.append(
+        Figure(
+            "9. peak RSS of an idle worker, MB vs a huey worker process",
+            f"{ours.rss_mb:.1f}",
+            f"{peer.rss_mb:.1f}",
+            benchlib.ratio(ours.rss_mb, peer.rss_mb),
+            "<= 80 MB",
+            benchlib.met(ours.rss_mb <= 80),
+        )
+    )
     return result
 
 
-# ---- main --------------------------------------------------------------------------------------
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=50, help="jobs M enqueued one by one (default 50)")
-    parser.add_argument("--workers", type=int, default=3, help="idle workers in the second round (default 3)")
-    parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before the first job (default 2)")
-    parser.add_argument("--idle-seconds", type=float, default=10.0, help="idle observation window (default 10)")
+    parser = benchlib.parser(__doc__)
+    parser.add_argument("--jobs", type=int, default=100, help="jobs M enqueued one at a time (default 100)")
+    parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before measuring (default 2)")
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="idle CPU window (default 10)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the 100-200 ms gaps (default 1)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dirs (databases and logs)")
     args = parser.parse_args()
-
-    print(f"latency: M={args.jobs}, K in {sorted({1, args.workers})}; {benchlib.machine()}")
-    pauses = gaps(args.jobs, args.seed)
-    latencies: list[Latency] = []
-    idle: list[IdleWrites] = []
-    for workers in sorted({1, args.workers}):
-        with benchlib.workdir(f"lat-ours-k{workers}", args.keep) as tmp, benchlib.processes() as group:
-            latencies.append(ours_latency(group, tmp, workers, pauses, args.settle))
-            print(f"  done: shopqueue K={workers}")
-            if workers == args.workers:
-                db_path = tmp / "shop.db"
-                pids = [p.pid for p in group.procs]
-                what = f"{workers} idle shopqueue workers"
-                idle.append(
-                    observe_idle(what, db_path=db_path, group=group, tmp=tmp, pids=pids, seconds=args.idle_seconds)
-                )
-                group.stop_all()
-                idle.append(
-                    naive_idle(group, db_path, tmp, count=workers, seconds=args.idle_seconds, settle=args.settle)
-                )
-                print("  done: idle writes")
-        with benchlib.workdir(f"lat-huey-k{workers}", args.keep) as tmp, benchlib.processes() as group:
-            latencies.append(huey_latency(group, tmp, workers, pauses, args.settle))
-            print(f"  done: huey K={workers}")
-
-    print()
-    print("Wake-up latency, ms (job start - enqueue)")
-    print(benchlib.table(["system", "K", "jobs", "p50", "p95", "max", "mean"], [lat.row() for lat in latencies]))
-    print()
-    by_key = {(lat.system, lat.workers): lat.ms for lat in latencies}
-    for workers in sorted({1, args.workers}):
-        ours, peer = by_key[("shopqueue", workers)], by_key[("huey (defaults)", workers)]
-        parts = [
-            f"{name} {benchlib.ratio(benchlib.percentile(ours, p), benchlib.percentile(peer, p))}"
-            for name, p in (("p50", 50), ("p95", 95), ("max", 100))
-        ]
-        print(f"  ratio ours/huey, K={workers}: " + ", ".join(parts) + "  (below 1 = ours wakes faster)")
-    print()
-    print("Write transactions while idle (outside observer)")
-    print(
-        benchlib.table(
-            ["idle processes", "window s", "data_version changes", "per s", "write-lock acquisitions", "per s"],
-            [item.row() for item in idle],
-        )
+    jobs = min(args.jobs, 40) if args.quick else args.jobs
+    idle_seconds = min(args.idle_seconds, 5.0) if args.quick else args.idle_seconds
+    benchlib.header(
+        "latency.py (figures 6, 9 idle worker)",
+        args,
+        {
+            "jobs M": f"{jobs}, one every 100-200 ms (seed {args.seed}), each in its own transaction",
+            "idle processes": f"{WORKERS} workers (ours: python -m worker {' '.join(benchlib.WORKER_ARGS)}, "
+            f"default settings; huey: huey_consumer -k process -w {WORKERS}, defaults, as shipped)",
+            "settle": f"{args.settle:g} s idle before the first job and before the CPU window",
+            "idle CPU window": f"{idle_seconds:g} s",
+        },
     )
-    with contextlib.suppress(ZeroDivisionError, TypeError):
-        ours_locks, naive_locks = idle[0].lock_acquisitions, idle[1].lock_acquisitions
-        if ours_locks is not None and naive_locks is not None:
-            print(f"\n  write-lock acquisitions, ours/naive: {benchlib.ratio(ours_locks, naive_locks)}")
+    pauses = gaps(jobs, args.seed)
+    ours = run_ours(pauses, settle=args.settle, idle_seconds=idle_seconds, backend=args.backend, keep=args.keep)
+    print("  done: shopqueue", flush=True)
+    peer = run_huey(pauses, settle=args.settle, idle_seconds=idle_seconds, keep=args.keep)
+    print("  done: huey", flush=True)
+    print()
+    print("Wake-up latency (enqueue -> job start) at low load, idle CPU, idle peak RSS")
+    print(benchlib.table(HEADERS, [ours.row(), peer.row()]))
+    print(f"\n  '{benchlib.LOCKED}' in our workers' logs: {ours.locked}")
+    benchlib.print_summary(figures(ours, peer), args.summary_json)
     return 0
 
 
