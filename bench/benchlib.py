@@ -224,7 +224,7 @@ class BenchDatabase:
         result: tuple[float, int] = (math.nan, 0)
         with contextlib.suppress(_RollBackError), self.db.write() as tx:
             start = time.perf_counter()
-            claimed = store.claim(tx, worker_id, limit, now)
+            claimed = store.claim(tx, worker_id, limit, now).jobs
             result = (time.perf_counter() - start, len(claimed))
             raise _RollBackError  # leave the queue as it was
         return result
