@@ -81,13 +81,14 @@ def enqueue(
 
 
 def enqueue_many(tx: Tx, specs: Sequence[JobSpec], *, clock: Clock = utcnow) -> list[str]:
-    """Validate every job first (nothing is written if one is refused), then insert them with one
-    prepared statement executed for all rows. Jobs with an idempotency key go one by one, since
-    each may find an unfinished twin."""
+    """Validate every job first (nothing is written if one is refused), then insert them in ONE
+    statement, numbered in the order given. Jobs with an idempotency key go one by one, since each
+    may find an unfinished twin."""
     now = clock()
     rows = [_row(tx, spec, now) for spec in specs]
     plain = [row for row in rows if row["idempotency_key"] is None]
-    tx.executemany(tx.backend.insert_job, plain)
+    if plain:
+        tx.execute(tx.backend.insert_jobs_json, {"rows": msgspec.json.encode(plain).decode()})
     ids: list[str] = []
     for row in rows:
         if row["idempotency_key"] is None:

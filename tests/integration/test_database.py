@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +137,32 @@ def test_a_unit_that_fails_in_a_batch_undoes_only_its_own_writes(db: Database) -
     with db.read() as tx:
         assert tx.scalar("SELECT stock FROM products WHERE id = 'prod-1'") == 2
         assert tx.scalar("SELECT stock FROM products WHERE id = 'prod-2'") == 100
+
+
+HAMMER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    conn.execute("BEGIN IMMEDIATE")
+    time.sleep(0.004)  # hold the write lock, then give it up only for a moment
+    conn.execute("COMMIT")
+"""
+
+
+def test_a_writer_gets_its_turn_beside_a_process_that_keeps_the_lock_busy(db: Database, db_path: Path) -> None:
+    """SQLite's own busy handler sleeps up to 100 ms between tries and can lose every race against a
+    busy writer; our BEGIN polls in short steps from the first try, so it gets in within moments."""
+    hammer = subprocess.Popen([sys.executable, "-c", HAMMER, str(db_path), "8"])
+    try:
+        time.sleep(0.5)  # the other process is hammering now
+        waits = []
+        for _ in range(10):
+            started = time.monotonic()
+            with db.write() as tx:
+                tx.execute("UPDATE products SET stock = stock + 1 WHERE id = 'prod-1'")
+            waits.append(time.monotonic() - started)
+    finally:
+        hammer.kill()
+        hammer.wait()
+    assert max(waits) < 2.0, waits

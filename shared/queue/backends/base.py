@@ -128,6 +128,8 @@ class Backend(abc.ABC):
     insert_job: ClassVar[str]
     # The same, but only if no unfinished job holds :idempotency_key; RETURNING id when inserted.
     insert_job_unique: ClassVar[str]
+    # Many jobs in ONE statement: :rows is a JSON array of objects with the insert_job parameters.
+    insert_jobs_json: ClassVar[str]
     # Due candidates in claim order (:now, :limit), locked for this transaction where the engine
     # allows concurrent claimers; columns as `shared.queue.store.CLAIM_COLUMNS`. `{exclude}` is
     # replaced by a filter on excluded types (paused, rate-limited) or by nothing.
