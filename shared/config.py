@@ -34,8 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_modules: str = "shared.shop.jobs"
     worker_concurrency: int = 10
     # Claimed jobs a worker keeps ready beyond its running ones, so a freed slot starts the next job
-    # without waiting for the database (fast jobs); 0 suits long jobs shared by many workers.
-    prefetch: int = 0
+    # without waiting for the database. Empty: automatic, up to CLAIM_BATCH while jobs take under
+    # 50 ms and none for longer jobs (which other workers may as well take); 0: never.
+    prefetch: int | None = None
     poll_interval: float = 1.0
     wake_interval: float = 0.001
     claim_batch: int = 64
@@ -70,7 +71,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
-        if self.prefetch < 0:
+        if self.prefetch is not None and self.prefetch < 0:
             raise ConfigError("PREFETCH must not be negative")
         if not self.job_module_list():
             raise ConfigError("JOB_MODULES must name at least one module")

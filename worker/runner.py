@@ -43,6 +43,7 @@ WORKER_RECORD_TTL = timedelta(days=1)
 MAINTENANCE_SECONDS = 1.0  # cron ticks, aging and rescue checks (each a read unless there is work)
 PRUNE_EVERY = 60  # maintenance rounds between prunes of old cron ticks and rate-limit starts
 FLUSH_BACKOFF_MAX = 2.0
+SHORT_JOB_SECONDS = 0.05  # automatic prefetch: keep a buffer while jobs run shorter than this, on average
 ABANDON_AFTER_FAILED_FLUSHES = 5
 
 
@@ -88,6 +89,7 @@ class Worker:
         self._checks: list[tuple[str, asyncio.Future[bool]]] = []
         self._commit_seen = False  # another connection committed since the last look for cancel requests
         self.metrics = MetricsBuffer()
+        self._average_run: float | None = None  # moving average of run times, for automatic prefetch
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- process lifecycle -------------------------------------------------------------------
@@ -197,8 +199,16 @@ class Worker:
         """Jobs to claim now: free slots plus the prefetch buffer's room, at most CLAIM_BATCH."""
         if self._stopping:
             return 0
-        free = self.capacity + self.settings.prefetch - len(self.running) - len(self.ready)
+        free = self.capacity + self._prefetch() - len(self.running) - len(self.ready)
         return max(0, min(free, self.settings.claim_batch))
+
+    def _prefetch(self) -> int:
+        """PREFETCH, or automatically a full batch while jobs are short and none while they are long:
+        a buffered job waits for a slot here that another worker might have free now."""
+        if self.settings.prefetch is not None:
+            return self.settings.prefetch
+        short = self._average_run is not None and self._average_run < SHORT_JOB_SECONDS
+        return self.settings.claim_batch if short else 0
 
     async def _due_work_exists(self) -> bool:
         """A read before an idle claim, so idle workers never take the write lock for nothing (nor
@@ -260,7 +270,7 @@ class Worker:
         self._start_ready()
 
     def _start_ready(self) -> None:
-        debug = log.isEnabledFor(logging.DEBUG)
+        debug = log.is_enabled_for(logging.DEBUG)
         while self.ready and len(self.running) < self.capacity:
             job = self.ready.popleft()
             self.running[job.id] = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
@@ -276,6 +286,9 @@ class Worker:
                 )
 
     def _finish(self, outcome: Outcome) -> None:
+        if outcome.duration is not None:
+            last = self._average_run
+            self._average_run = outcome.duration if last is None else 0.9 * last + 0.1 * outcome.duration
         self.running.pop(outcome.job.id, None)
         self._cancel_requested.discard(outcome.job.id)
         self.outcomes.append(outcome)
@@ -385,6 +398,12 @@ class Worker:
     def _report(self, settled: list[Settled]) -> None:
         for result in settled:
             self._count(result)
+        if not log.is_enabled_for(logging.WARNING):
+            return
+        info = log.is_enabled_for(logging.INFO)
+        for result in settled:
+            if result.applied in (Kind.COMPLETED, Kind.CANCELLED, Kind.HANDED_BACK) and not info:
+                continue  # INFO lines, and INFO is off: skip building them
             job = result.outcome.job
             duration = result.outcome.duration
             fields: dict[str, Any] = {

@@ -145,19 +145,21 @@ conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 end = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < end:
     conn.execute("BEGIN IMMEDIATE")
-    time.sleep(0.004)  # hold the write lock, then give it up only for a moment
+    time.sleep(0.009)  # hold the write lock 90 % of the time,
     conn.execute("COMMIT")
+    time.sleep(0.001)  # and let go of it for 1 ms in every 10
 """
 
 
 def test_a_writer_gets_its_turn_beside_a_process_that_keeps_the_lock_busy(db: Database, db_path: Path) -> None:
-    """SQLite's own busy handler sleeps up to 100 ms between tries and can lose every race against a
-    busy writer; our BEGIN polls in short steps from the first try, so it gets in within moments."""
-    hammer = subprocess.Popen([sys.executable, "-c", HAMMER, str(db_path), "8"])
+    """SQLite's own busy handler sleeps up to 100 ms between tries, so now and then it keeps missing
+    the short moments a busy writer lets go and waits most of a second (measured: 0.74 s in 40
+    writes); our BEGIN polls in short steps from the first try (measured: 5 ms at worst)."""
+    hammer = subprocess.Popen([sys.executable, "-c", HAMMER, str(db_path), "15"])
     try:
         time.sleep(0.5)  # the other process is hammering now
         waits = []
-        for _ in range(10):
+        for _ in range(40):
             started = time.monotonic()
             with db.write() as tx:
                 tx.execute("UPDATE products SET stock = stock + 1 WHERE id = 'prod-1'")
@@ -165,4 +167,4 @@ def test_a_writer_gets_its_turn_beside_a_process_that_keeps_the_lock_busy(db: Da
     finally:
         hammer.kill()
         hammer.wait()
-    assert max(waits) < 2.0, waits
+    assert max(waits) < 0.25, sorted(waits)[-5:]

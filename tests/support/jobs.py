@@ -19,5 +19,18 @@ class Nap(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @jobs.job("test_nap", Nap, concurrency=ConcurrencyLimit(key=lambda nap: f"nap:{nap.key}", limit=2))
-async def test_nap(ctx: JobContext[None], payload: Nap) -> None:
+async def nap(ctx: JobContext[None], payload: Nap) -> None:
     await asyncio.sleep(payload.seconds)
+
+
+class Mark(msgspec.Struct, forbid_unknown_fields=True):
+    """Append `label` to the file at `path` when run: the file's lines are the order jobs ran in."""
+
+    path: str
+    label: str
+
+
+@jobs.job("test_mark", Mark)
+async def mark(ctx: JobContext[None], payload: Mark) -> None:
+    with open(payload.path, "a") as out:
+        out.write(payload.label + "\n")

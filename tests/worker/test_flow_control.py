@@ -14,7 +14,7 @@ from shared.queue import JobSpec, enqueue_many, operations
 from shared.queue.errors import StateConflictError
 from shared.queue.operations import CancelOutcome
 from shared.shop import jobs as shop_jobs
-from tests.support.jobs import test_nap
+from tests.support.jobs import nap
 from tests.support.queue import query, scalar, wait_until
 from tests.worker.conftest import WorkerFactory, assert_no_lock_errors
 
@@ -59,8 +59,8 @@ def test_a_concurrency_limit_per_key_holds_across_three_workers(db: Database, wo
     running = [workers(name, *TEST_JOBS, WORKER_CONCURRENCY="1") for name in ("a", "b", "c")]
     wait_until(lambda: scalar(db, "SELECT COUNT(*) FROM workers") == 3, timeout=30, what="three workers")
     with db.write() as tx:
-        naps = [JobSpec(test_nap, {"key": "a", "seconds": 0.15}) for _ in range(12)]
-        enqueue_many(tx, [*naps, *(JobSpec(test_nap, {"key": "b", "seconds": 0.15}) for _ in range(2))])
+        naps = [JobSpec(nap, {"key": "a", "seconds": 0.15}) for _ in range(12)]
+        enqueue_many(tx, [*naps, *(JobSpec(nap, {"key": "b", "seconds": 0.15}) for _ in range(2))])
     wait_until(
         lambda: scalar(db, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'") == 14,
         timeout=60,
@@ -86,7 +86,7 @@ def test_a_paused_type_stays_pending_and_resumes_where_it_was(db: Database, work
         paused = enqueue_many(
             tx, [JobSpec(shop_jobs.send_email, {"to": f"u{i}@x.test", "subject": "s"}) for i in range(5)]
         )
-        other = enqueue_many(tx, [JobSpec(test_nap, {"key": "k", "seconds": 0})])
+        other = enqueue_many(tx, [JobSpec(nap, {"key": "k", "seconds": 0})])
     worker = workers("w", *TEST_JOBS, SIMULATED_FAILURE_RATE="0")
     wait_until(lambda: status(db, other[0]) == "completed", timeout=30, what="the other type to run")
     time.sleep(1)
@@ -106,9 +106,9 @@ def test_cancellation_of_waiting_running_and_finished_jobs(db: Database, workers
         waiting, running_job, done = enqueue_many(
             tx,
             [
-                JobSpec(test_nap, {"key": "w", "seconds": 0}, delay=2),
-                JobSpec(test_nap, {"key": "r", "seconds": 60}),
-                JobSpec(test_nap, {"key": "d", "seconds": 0}),
+                JobSpec(nap, {"key": "w", "seconds": 0}, delay=2),
+                JobSpec(nap, {"key": "r", "seconds": 60}),
+                JobSpec(nap, {"key": "d", "seconds": 0}),
             ],
         )
     with db.write() as tx:

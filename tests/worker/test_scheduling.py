@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from shared.clock import utcnow
 from shared.config import Settings
@@ -12,6 +13,7 @@ from shared.db import Database
 from shared.queue import JobSpec, Priority, enqueue_many
 from shared.queue.maintenance import cleanup_completed_jobs
 from shared.shop import jobs as shop_jobs
+from tests.support.jobs import mark
 from tests.support.queue import place_orders, query, scalar, wait_until
 from tests.worker.conftest import WorkerFactory, assert_no_lock_errors
 
@@ -87,30 +89,26 @@ def test_a_report_and_a_cleanup_enqueued_by_hand(db: Database, settings: Setting
 
 
 def test_strict_priority_then_fifo_for_jobs_enqueued_in_the_same_millisecond(
-    db: Database, workers: WorkerFactory
+    db: Database, workers: WorkerFactory, tmp_path: Path
 ) -> None:
     same_instant = utcnow()
+    ran = tmp_path / "ran.txt"
     levels = [Priority.LOW, Priority.CRITICAL, Priority.NORMAL, Priority.HIGH] * 5
     with db.write() as tx:
         ids = enqueue_many(
             tx,
-            [
-                JobSpec(shop_jobs.send_email, {"to": f"u{i}@x.test", "subject": "s"}, priority=level)
-                for i, level in enumerate(levels)
-            ],
+            [JobSpec(mark, {"path": str(ran), "label": str(i)}, priority=level) for i, level in enumerate(levels)],
             clock=lambda: same_instant,
         )
-    worker = workers("w", SIMULATED_FAILURE_RATE="0", WORKER_CONCURRENCY="1", CLAIM_BATCH="1")
+    worker = workers("w", "--jobs", "tests.support.jobs", WORKER_CONCURRENCY="1", CLAIM_BATCH="1", PREFETCH="0")
     wait_until(
         lambda: scalar(db, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'") == len(ids),
         timeout=30,
         what="every job",
     )
-    started = [row[0] for row in query(db, "SELECT id FROM jobs ORDER BY started_at, completed_at")]
-    expected = [
-        job for level in sorted(set(levels), reverse=True) for job, lv in zip(ids, levels, strict=True) if lv == level
-    ]
-    assert started == expected  # highest first; within a level, in enqueue order
+    order = [int(label) for label in ran.read_text().split()]
+    expected = [i for level in sorted(set(levels), reverse=True) for i, lv in enumerate(levels) if lv == level]
+    assert order == expected  # highest first; within a level, in enqueue order
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 0
 
