@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     # Modules whose job types the worker runs and the API can enqueue (`module` or `module:attribute`).
     job_modules: str = "shared.shop.jobs"
-    worker_concurrency: int = 10
+    worker_concurrency: int = 32
     # Claimed jobs a worker keeps ready beyond its running ones, so a freed slot starts the next job
     # without waiting for the database. Empty: automatic, up to CLAIM_BATCH while jobs take under
     # 50 ms and none for longer jobs (which other workers may as well take); 0: never.

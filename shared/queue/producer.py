@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ import msgspec
 from shared.clock import Clock, utcnow
 from shared.db.tx import Tx
 from shared.errors import FieldError
+from shared.ids import new_id
 from shared.queue.errors import EnqueueError
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _row(tx: Tx, spec: JobSpec, now: datetime) -> dict[str, Any]:
     if workflow_id is None and job_type.workflow is not None:
         workflow_id = job_type.workflow(body)
     return {
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "type": job_type.name,
         "payload": job_type.encode(body),
         "priority": job_type.priority if spec.priority is None else spec.priority,

@@ -6,7 +6,6 @@ that lost its lease (rescued, then claimed again elsewhere) cannot change anythi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 import msgspec
 
 from shared.db.tx import Tx
+from shared.ids import new_id
 from shared.logging import get_logger
 from shared.queue.context import ClaimedJob, Completion
 from shared.queue.limits import FlowLimits, RateLimit
@@ -330,7 +330,7 @@ def _dead_letter(tx: Tx, outcome: Outcome, held: dict[str, Any], error: str) -> 
     job = outcome.job
     if tx.rowcount(FAIL, {**held, "error": error}) != 1:
         return Settled(outcome, None, error=error)
-    row = {**held, "error": error, "dead_id": str(uuid.uuid4()), "type": job.type, "payload": job.payload}
+    row = {**held, "error": error, "dead_id": new_id(), "type": job.type, "payload": job.payload}
     tx.execute(FILE_DEAD_LETTER, row)
     tx.execute(RECORD_FAILURE, {**held, "error": error, "outcome": "dead_lettered"})
     return Settled(outcome, Kind.DEAD, error=error)
@@ -398,9 +398,7 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
         types[job_id] = job_type
         if attempts >= max_attempts:
             if tx.rowcount(FAIL, held) == 1:
-                tx.execute(
-                    FILE_DEAD_LETTER, {**held, "dead_id": str(uuid.uuid4()), "type": job_type, "payload": payload}
-                )
+                tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
                 tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
                 dead.append(job_id)
         elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:

@@ -8,7 +8,6 @@ is voided and the order refused.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 from shared.clock import Clock
 from shared.db import Database, Tx
 from shared.errors import FieldError
+from shared.ids import new_id
 from shared.money import line_amount, total
 from shared.queue import JobSpec, enqueue_many, queries
 from shared.queue.queries import JobRow
@@ -126,7 +126,7 @@ async def place_order(
     if stored is not None:
         return Placed(None, stored)
 
-    order_id = str(uuid.uuid4())
+    order_id = new_id()
     charge = f"charge:{order_id}"
     try:
         await providers.authorize_payment(key=charge, token=command.payment_token, amount=expected)

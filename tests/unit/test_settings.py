@@ -8,7 +8,7 @@ from shared.config import ConfigError, Settings, load_settings
 def test_defaults() -> None:
     settings = load_settings({})
     assert settings.database_url == "sqlite:///shop.db"
-    assert settings.worker_concurrency == 10
+    assert settings.worker_concurrency == 32
     assert settings.simulated_failure_rate is None
     assert settings.log_format == "console"
 
