@@ -47,7 +47,10 @@ class OrderController(Controller):
         operation_id="PlaceOrder",
         summary="Place an order",
         status_code=HTTPStatus.CREATED,
-        responses=error_responses(400, 402, 404, 409, 413, 422),
+        responses={
+            HTTPStatus.CREATED: ResponseSpec(OrderView, description="The order (on a replay, as first placed)"),
+            **error_responses(400, 402, 404, 409, 413, 422),
+        },
     )
     async def place_order(
         self,
@@ -84,7 +87,7 @@ class OrderController(Controller):
         "/{order_id:str}",
         operation_id="GetOrder",
         summary="Get an order with its pipeline",
-        responses=error_responses(404),
+        responses=error_responses(400, 404),
     )
     async def get_order(
         self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
@@ -101,7 +104,7 @@ class OrderController(Controller):
         media_type="application/pdf",
         responses={
             200: ResponseSpec(None, description="The invoice PDF", media_type="application/pdf"),
-            **error_responses(404),
+            **error_responses(400, 404),
         },
     )
     async def get_invoice(
