@@ -103,7 +103,9 @@ class OrderController(Controller):
         summary="Download an order's invoice",
         media_type="application/pdf",
         responses={
-            200: ResponseSpec(None, description="The invoice PDF", media_type="application/pdf"),
+            200: ResponseSpec(
+                bytes, description="The invoice PDF", media_type="application/pdf", generate_examples=False
+            ),
             **error_responses(400, 404),
         },
     )
