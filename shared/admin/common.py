@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
@@ -20,6 +20,10 @@ def stored_json(text: str) -> Any:
         return text
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """Operators' filters: a time without an offset is UTC, like every timestamp the API shows."""
     if moment is None or moment.tzinfo is not None:

@@ -18,6 +18,11 @@ from shared.queue.errors import NotFoundError
 from shared.queue.producer import enqueue
 from shared.queue.registry import JobTypes
 
+# Bounds of what an operator may ask for when enqueueing (the API's body and the CLI's options).
+MAX_PRIORITY = 100
+MAX_ATTEMPTS = 100
+MAX_DELAY_SECONDS = 366 * 24 * 3600
+
 
 class JobView(View):
     id: str

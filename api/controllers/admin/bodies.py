@@ -9,19 +9,19 @@ import msgspec
 
 from api.schemas import RequestBody
 from shared.admin.dead_letters import MAX_BULK
+from shared.admin.jobs import MAX_ATTEMPTS, MAX_DELAY_SECONDS, MAX_PRIORITY
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]  # ISO 8601 with an offset, e.g. 2026-11-28T09:00:00Z
-MAX_DELAY_SECONDS = 366 * 24 * 3600
 
 
 class NewJob(RequestBody, frozen=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     payload: dict[str, Any] = msgspec.field(default_factory=dict)
-    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None  # default: the type's own
+    priority: Annotated[int, msgspec.Meta(ge=0, le=MAX_PRIORITY)] | None = None  # default: the type's own
     scheduled_at: Moment | None = None
     delay_seconds: Annotated[float, msgspec.Meta(ge=0, le=MAX_DELAY_SECONDS)] | None = None
-    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None  # default: the type's own
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPTS)] | None = None  # default: the type's own
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
 
 
