@@ -38,5 +38,8 @@ def test_pause_and_resume(shopqueue: Shopqueue, db: Database) -> None:
     assert paused(db) == ["sync_inventory"]
     assert ok_json(shopqueue("queues", "resume", "sync_inventory", "--json"))["paused"] is False
     assert paused(db) == []
+    assert ok_json(shopqueue("queues", "pause", "send_email", "--json"))["paused"] is True
+    assert ok(shopqueue("queues", "resume", "send_email")).startswith("resumed send_email: ")
+    assert paused(db) == []
     assert "unknown job type 'nope'" in failed(shopqueue("queues", "pause", "nope"), 1)
     assert paused(db) == []

@@ -32,6 +32,11 @@ def test_pause_and_resume(shopqueue: Shopqueue, db: Database) -> None:
 
     assert resumed["isActive"] is True
     assert active(db, "daily_sales_report") is True
+    assert ok_json(shopqueue("schedules", "pause", "cleanup_completed_jobs", "--json"))["isActive"] is False
+    resumed_text = ok(shopqueue("schedules", "resume", "cleanup_completed_jobs"))
+    assert resumed_text.startswith("resumed schedule cleanup_completed_jobs: next run ")
+    assert resumed_text.strip().endswith("T03:00:00.000Z")
+    assert active(db, "cleanup_completed_jobs") is True
     assert "schedule 'nope' not found" in failed(shopqueue("schedules", "pause", "nope"), 1)
 
 
