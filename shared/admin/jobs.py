@@ -58,7 +58,7 @@ class FailureView(View):
 
 class JobDetailView(JobView):
     payload: Any
-    request_id: str | None  # the HTTP request that enqueued it (or its workflow's first job)
+    request_id: str | None  # the HTTP request that enqueued it (children inherit their parent's)
     cancel_requested: bool
     failures: list[FailureView]
     timeline: list[TimelineEvent]
