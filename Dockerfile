@@ -32,6 +32,10 @@ RUN groupadd --system --gid 10001 app \
  && mkdir -p /data \
  && chown app:app /data
 COPY --from=build /opt/venv /opt/venv
+# The console scripts of [project.scripts] (`shopqueue`, the operator's CLI), as pip would write them:
+# the project itself is not installed here (PYTHONPATH=/app), and the venv has no pip.
+RUN printf '#!/opt/venv/bin/python\nimport sys\nfrom shared.cli import main\nsys.exit(main())\n' > /opt/venv/bin/shopqueue \
+ && chmod 755 /opt/venv/bin/shopqueue
 WORKDIR /app
 COPY alembic.ini pyproject.toml ./
 COPY migrations ./migrations

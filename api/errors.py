@@ -20,9 +20,12 @@ from api.schemas import (
     ErrorInfo,
     field_error,
 )
-from shared.errors import FieldError
+from shared.admin.cursors import InvalidCursorError
+from shared.errors import FieldError, InputError
 from shared.logging import get_logger
-from shared.queue.errors import EnqueueError
+from shared.queue.cron import InvalidScheduleError, ScheduleNotFoundError
+from shared.queue.errors import EnqueueError, StateConflictError
+from shared.queue.errors import NotFoundError as QueueNotFoundError
 from shared.shop.errors import (
     DomainError,
     IdempotencyConflictError,
@@ -40,6 +43,16 @@ DOMAIN_STATUS: Mapping[type[DomainError], HTTPStatus] = {
     NotFoundError: HTTPStatus.NOT_FOUND,
     InsufficientStockError: HTTPStatus.CONFLICT,
     IdempotencyConflictError: HTTPStatus.UNPROCESSABLE_ENTITY,
+}
+
+# Input the queue and the operator's actions refuse (shared.queue, shared.admin): status and code.
+QUEUE_ERRORS: Mapping[type[InputError], tuple[HTTPStatus, str]] = {
+    EnqueueError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
+    InvalidScheduleError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
+    InvalidCursorError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
+    QueueNotFoundError: (HTTPStatus.NOT_FOUND, "NOT_FOUND"),
+    ScheduleNotFoundError: (HTTPStatus.NOT_FOUND, "NOT_FOUND"),
+    StateConflictError: (HTTPStatus.CONFLICT, "CONFLICT"),
 }
 
 # Codes of the HTTP contract (design.md §3) for errors Litestar raises itself.
@@ -76,8 +89,9 @@ def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response
     return error_response(status, exc.code, exc.message, exc.details)
 
 
-def handle_enqueue_error(_: Request[Any, Any, Any], exc: EnqueueError) -> Response[ErrorBody]:
-    return error_response(HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR", exc.message, exc.details)
+def handle_queue_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:
+    status, code = next(QUEUE_ERRORS[cls] for cls in type(exc).__mro__ if cls in QUEUE_ERRORS)
+    return error_response(status, code, exc.message, exc.details)
 
 
 def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
@@ -93,6 +107,10 @@ def _litestar_field_error(problem: Mapping[str, Any]) -> FieldError:
     if problem.get("source") == "header":
         # Litestar names the handler's parameter (idempotency_key); the client knows Idempotency-Key.
         key = "-".join(part.capitalize() for part in key.split("_"))
+    elif problem.get("source") == "query":
+        # ... and created_from for the query parameter the client sends as createdFrom.
+        head, *rest = key.split("_")
+        key = head + "".join(part.capitalize() for part in rest)
     if message == repr(key):  # Litestar's wording for a missing value is the KeyError text
         message = "required"
     if key == "data":  # the whole body
@@ -146,7 +164,7 @@ def _status_name(status: int) -> str:
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: handle_domain_error,
-    EnqueueError: handle_enqueue_error,
+    **dict.fromkeys(QUEUE_ERRORS, handle_queue_error),
     ValidationException: handle_validation_error,
     HTTPException: handle_http_error,
     Exception: handle_internal_error,

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,18 @@ def dockerfile_dependency_layer_before_code(dockerfile: str) -> list[str]:
     return problems
 
 
+def dockerfile_writes_the_console_scripts(dockerfile: str) -> list[str]:
+    """Each [project.scripts] entry exists in the image's venv, calling the same function."""
+    scripts: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    runs = " ".join(rest for kw, rest in final_stage(dockerfile) if kw == "RUN")
+    problems = []
+    for name, target in scripts.items():
+        module, _, function = target.partition(":")
+        if f"/opt/venv/bin/{name}" not in runs or f"from {module} import {function}" not in runs:
+            problems.append(f"the runtime stage does not write /opt/venv/bin/{name} calling {target}")
+    return problems
+
+
 DOCKERFILE_RULES: list[Callable[[str], list[str]]] = [
     dockerfile_base_is_slim_bookworm,
     dockerfile_has_no_syntax_directive,
@@ -178,6 +191,7 @@ DOCKERFILE_RULES: list[Callable[[str], list[str]]] = [
     dockerfile_cmd_is_exec_form_api,
     dockerfile_runtime_settings,
     dockerfile_dependency_layer_before_code,
+    dockerfile_writes_the_console_scripts,
 ]
 
 # --- docker-compose.yml ----------------------------------------------------------------------------
@@ -464,6 +478,7 @@ DOCKERFILE_BREAKS: list[tuple[Callable[[str], list[str]], Callable[[str], str]]]
         dockerfile_dependency_layer_before_code,
         lambda text: text.replace("FROM ${PYTHON_IMAGE} AS build\n", "FROM ${PYTHON_IMAGE} AS build\nCOPY . /src\n"),
     ),
+    (dockerfile_writes_the_console_scripts, _sub(r"from shared\.cli import main", "from shared.cli import cli")),
 ]
 
 

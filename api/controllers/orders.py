@@ -47,7 +47,10 @@ class OrderController(Controller):
         operation_id="PlaceOrder",
         summary="Place an order",
         status_code=HTTPStatus.CREATED,
-        responses=error_responses(400, 402, 404, 409, 413, 422),
+        responses={
+            HTTPStatus.CREATED: ResponseSpec(OrderView, description="The order (on a replay, as first placed)"),
+            **error_responses(400, 402, 404, 409, 413, 422),
+        },
     )
     async def place_order(
         self,
@@ -85,7 +88,7 @@ class OrderController(Controller):
         "/{order_id:str}",
         operation_id="GetOrder",
         summary="Get an order with its pipeline",
-        responses=error_responses(404),
+        responses=error_responses(400, 404),
     )
     async def get_order(
         self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
@@ -101,8 +104,10 @@ class OrderController(Controller):
         summary="Download an order's invoice",
         media_type="application/pdf",
         responses={
-            200: ResponseSpec(None, description="The invoice PDF", media_type="application/pdf"),
-            **error_responses(404),
+            200: ResponseSpec(
+                bytes, description="The invoice PDF", media_type="application/pdf", generate_examples=False
+            ),
+            **error_responses(400, 404),
         },
     )
     async def get_invoice(

@@ -21,7 +21,7 @@ class ProductController(Controller):
         """Every product with its current price and stock."""
         return [product_view(p) for p in await db.run_read(catalog.list_products)]
 
-    @get("/{product_id:str}", operation_id="GetProduct", summary="Get a product", responses=error_responses(404))
+    @get("/{product_id:str}", operation_id="GetProduct", summary="Get a product", responses=error_responses(400, 404))
     async def get_product(self, db: NamedDependency[Database], product_id: FromPath[str]) -> ProductView:
         """One product by id."""
         return product_view(await db.run_read(lambda tx: catalog.get_product(tx, product_id)))

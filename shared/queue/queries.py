@@ -452,3 +452,18 @@ def type_summaries(tx: Tx, known_types: list[str], now: datetime) -> list[TypeSu
         TypeSummary(name, c.get("pending", 0), c.get("scheduled", 0), c.get("processing", 0), name in paused)
         for name, c in sorted((name, counts.get(name, {})) for name in set(counts) | paused)
     ]
+
+
+def dead_letter(tx: Tx, dead_id: str) -> DeadLetterRow | None:
+    """One dead-letter entry by id (what an operator's action on it leaves behind)."""
+    row = tx.one(f"SELECT {DEAD_LETTER_COLUMNS} FROM dead_letter_jobs WHERE id = :id", {"id": dead_id})
+    return None if row is None else _dead_letter(tx, row)
+
+
+def unfinished_with_key(tx: Tx, idempotency_key: str) -> str | None:
+    """The id of the unfinished job holding this idempotency key (an enqueue with it inserts nothing)."""
+    found = tx.scalar(
+        "SELECT id FROM jobs WHERE idempotency_key = :key AND status IN ('pending', 'processing')",
+        {"key": idempotency_key},
+    )
+    return None if found is None else str(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -43,6 +44,9 @@ def test_bundle_migrates_serves_and_keeps_data_across_down_and_up(bundle: Bundle
     assert placed.status == 201, placed.body
     order = placed.json()
     assert order_row(bundle, order["id"]) == [[order["id"], "e2e-user", order["total"]]]
+    # The operator's CLI is on the image's PATH and reads the same database.
+    stats = json.loads(bundle.exec("api", "shopqueue", "stats", "--json"))
+    assert sum(entry["count"] for entry in stats["byType"]) >= 2  # the order's confirmation and follow-up
 
     # `down` without -v: containers go, the volume and everything in it stays.
     bundle.down()
