@@ -7,7 +7,6 @@ from logging.config import fileConfig
 from alembic import context
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
 
 from shared.config import load_settings
 from shared.db.metadata import load_metadata
@@ -50,22 +49,19 @@ def run_migrations_online() -> None:
     engine = backend.create_engine(foreign_keys=False)
     try:
         with engine.connect() as raw_connection:
-            connection = raw_connection.execution_options(sqlite_begin="IMMEDIATE")
+            connection = raw_connection.execution_options(**backend.migration_options)
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
                 render_as_batch=True,
                 compare_type=True,
                 process_revision_directives=_skip_empty,
-                transactional_ddl=True,  # SQLite can roll DDL back once the driver stops meddling
+                transactional_ddl=True,  # both engines roll DDL back (SQLite once the driver stops meddling)
                 transaction_per_migration=False,
             )
             with context.begin_transaction():
                 context.run_migrations()
-                if connection.dialect.name == "sqlite":
-                    problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
-                    if problems:
-                        raise RuntimeError(f"foreign key violations after migration: {problems}")
+                backend.check_after_migration(connection)
     finally:
         engine.dispose()
 

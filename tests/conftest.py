@@ -11,7 +11,10 @@ import pytest
 
 from shared.config import Settings
 from shared.db import Database
+from tests.support.postgres import PostgresServer, postgres_server
 from tests.support.processes import run_alembic
+
+BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +27,30 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh migrated database for this test."""
-    path = tmp_path / "shop.db"
-    shutil.copy(migrated_template, path)
-    return f"sqlite:///{path}"
+    if backend == "sqlite":
+        path = tmp_path / "shop.db"
+        shutil.copy(request.getfixturevalue("migrated_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = server.fresh_database()
+    yield server.url(name)
+    server.drop(name)
 
 
 @pytest.fixture

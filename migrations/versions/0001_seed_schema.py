@@ -12,12 +12,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.db.types import Money, UtcText, utc_now
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NOW = sa.text("(datetime('now'))")
 PRODUCTS = [
     {"id": "prod-1", "name": "Mechanical Keyboard", "price": 89.99, "stock": 50},
     {"id": "prod-2", "name": "USB-C Hub", "price": 34.99, "stock": 100},
@@ -30,9 +31,9 @@ def upgrade() -> None:
         "products",
         sa.Column("id", sa.Text(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("price", sa.REAL(), nullable=False),
+        sa.Column("price", Money(), nullable=False),
         sa.Column("stock", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("created_at", sa.Text(), server_default=NOW, nullable=False),
+        sa.Column("created_at", UtcText(), server_default=utc_now(), nullable=False),
         sa.CheckConstraint("price > 0", name=op.f("ck_products_price_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
     )
@@ -41,8 +42,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Text(), nullable=False),
         sa.Column("user_id", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), server_default=sa.text("'pending'"), nullable=False),
-        sa.Column("total", sa.REAL(), nullable=False),
-        sa.Column("created_at", sa.Text(), server_default=NOW, nullable=False),
+        sa.Column("total", Money(), nullable=False),
+        sa.Column("created_at", UtcText(), server_default=utc_now(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     op.create_table(
@@ -50,7 +51,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Text(), nullable=False),
         sa.Column("product_id", sa.Text(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("price", sa.REAL(), nullable=False),
+        sa.Column("price", Money(), nullable=False),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_order_items_quantity_positive")),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_order_items_order_id_orders")),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_order_items_product_id_products")),
@@ -66,12 +67,12 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("max_attempts", sa.Integer(), server_default=sa.text("5"), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("scheduled_at", sa.Text(), server_default=NOW, nullable=False),
-        sa.Column("created_at", sa.Text(), server_default=NOW, nullable=False),
-        sa.Column("updated_at", sa.Text(), server_default=NOW, nullable=False),
-        sa.Column("completed_at", sa.Text(), nullable=True),
+        sa.Column("scheduled_at", UtcText(), server_default=utc_now(), nullable=False),
+        sa.Column("created_at", UtcText(), server_default=utc_now(), nullable=False),
+        sa.Column("updated_at", UtcText(), server_default=utc_now(), nullable=False),
+        sa.Column("completed_at", UtcText(), nullable=True),
         sa.Column("locked_by", sa.Text(), nullable=True),
-        sa.Column("locked_at", sa.Text(), nullable=True),
+        sa.Column("locked_at", UtcText(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     op.create_index("idx_jobs_status_scheduled", "jobs", ["status", "scheduled_at"])

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.db.types import JobNumber, UtcText, utc_now
+from shared.queue.backends import backend_of
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -28,7 +31,7 @@ def upgrade() -> None:
         batch.create_check_constraint(op.f("ck_products_stock_not_negative"), "stock >= 0")
 
     with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("seq", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("seq", JobNumber(), nullable=True))
         batch.add_column(sa.Column("idempotency_key", sa.Text(), nullable=True))
         batch.add_column(sa.Column("correlation_id", sa.Text(), nullable=True))
     # Number existing jobs in the order they were created.
@@ -36,8 +39,10 @@ def upgrade() -> None:
         "UPDATE jobs SET seq = (SELECT COUNT(*) FROM jobs AS j2 "
         "WHERE j2.created_at < jobs.created_at OR (j2.created_at = jobs.created_at AND j2.id <= jobs.id))"
     )
+    for statement in backend_of(op.get_bind().dialect.name).numbering_ddl():  # a sequence, where there are any
+        op.execute(statement)
     with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("seq", existing_type=sa.Integer(), nullable=False)
+        batch.alter_column("seq", existing_type=JobNumber(), nullable=False)
         batch.create_check_constraint(op.f("ck_jobs_status_known"), STATUSES)
         batch.create_index("idx_jobs_seq", ["seq"], unique=True)
         batch.create_index("idx_jobs_correlation", ["correlation_id"])
@@ -56,7 +61,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.Text(), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response_body", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Text(), server_default=sa.text("(datetime('now'))"), nullable=False),
+        sa.Column("created_at", UtcText(), server_default=utc_now(), nullable=False),
         sa.PrimaryKeyConstraint("key", "scope", name=op.f("pk_idempotent_requests")),
     )
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.db.types import UtcText, utc_now
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-NOW = sa.text("(datetime('now'))")
 
 
 def upgrade() -> None:
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("failed_at", sa.Text(), server_default=NOW, nullable=False),
+        sa.Column("failed_at", UtcText(), server_default=utc_now(), nullable=False),
         sa.Column("reviewed", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letter_jobs")),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "processed_jobs",
         sa.Column("job_id", sa.Text(), nullable=False),
-        sa.Column("processed_at", sa.Text(), server_default=NOW, nullable=False),
+        sa.Column("processed_at", UtcText(), server_default=utc_now(), nullable=False),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("type", sa.Text(), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.Text(), nullable=False),
         sa.Column("job_id", sa.Text(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("delivered_at", sa.Text(), nullable=False),
+        sa.Column("delivered_at", UtcText(), nullable=False),
         sa.Column("repeat_calls", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.CheckConstraint(
             "provider IN ('email', 'pdf', 'inventory', 'payment')",
@@ -72,8 +72,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("concurrency", sa.Integer(), nullable=False),
         sa.Column("running", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("started_at", sa.Text(), nullable=False),
-        sa.Column("last_seen_at", sa.Text(), nullable=False),
+        sa.Column("started_at", UtcText(), nullable=False),
+        sa.Column("last_seen_at", UtcText(), nullable=False),
         sa.CheckConstraint("status IN ('running', 'stopping', 'stopped')", name=op.f("ck_workers_status_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )

@@ -34,7 +34,7 @@ class Tx:
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
-            self.raw.executemany(self.backend.sql(sql), rows)
+            self.raw.cursor().executemany(self.backend.sql(sql), rows)
 
     def all(self, sql: str, params: Params | None = None) -> list[Row]:
         rows: list[Row] = self.execute(sql, params).fetchall()

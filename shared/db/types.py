@@ -14,7 +14,7 @@ from sqlalchemy import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Text, TypeDecorator, TypeEngine
+from sqlalchemy.types import Integer, Text, TypeDecorator, TypeEngine
 
 from shared.queue.backends import BACKENDS
 
@@ -44,6 +44,17 @@ class Money(TypeDecorator[Any]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(BACKENDS[dialect.name].money_type())
+
+
+class JobNumber(TypeDecorator[Any]):
+    """The enqueue order `seq`: INTEGER on SQLite (numbered in the write lock), BIGINT on engines that
+    number with a sequence."""
+
+    impl = Integer
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(BACKENDS[dialect.name].sequence_type())
 
 
 class utc_now(FunctionElement[Any]):  # noqa: N801 - used like a SQL function: server_default=utc_now()

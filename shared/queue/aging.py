@@ -57,6 +57,6 @@ def age(tx: Tx, now: datetime, threshold_seconds: float) -> dict[int, int]:
         ids = _waited_too_long(tx, level, cutoff, PROMOTE_PER_LEVEL)
         if target is None or not ids:
             continue
-        tx.execute(tx.backend.promote, {"to": target, "now": tx.ts(now), "ids": tx.list_param(ids)})
+        tx.execute(tx.backend.promote, {"to": target, "level": level, "now": tx.ts(now), "ids": tx.list_param(ids)})
         promoted[level] = len(ids)
     return promoted

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from shared.db.base import metadata
-from shared.db.types import UtcText, utc_now
+from shared.db.types import JobNumber, UtcText, utc_now
 from shared.queue.status import JobStatus
 
 UNFINISHED = text("status IN ('pending', 'processing')")
@@ -46,7 +46,7 @@ jobs = Table(
     Column("locked_by", Text),
     Column("locked_at", UtcText),
     # Revision 0002: enqueue order (the TEXT ids carry none) and unique enqueue.
-    Column("seq", Integer, nullable=False),
+    Column("seq", JobNumber, nullable=False),
     Column("idempotency_key", Text),
     # Revision 0005: the workflow (the order, for shop jobs) and the job that enqueued this one;
     # the priority claims use (raised by aging, when it last was); when the current attempt

@@ -65,8 +65,8 @@ def test_body_at_the_limit_is_accepted(client: TestClient[Litestar]) -> None:
 
 @pytest.fixture
 def broken_client(settings: Settings, db: Database) -> Iterator[TestClient[Litestar]]:
-    """The app on a database whose products table was dropped behind its back."""
-    execute(db, "DROP TABLE products")
+    """The app on a database whose products table was taken away behind its back."""
+    execute(db, "ALTER TABLE products RENAME TO products_gone")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

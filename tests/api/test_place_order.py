@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import msgspec
 from litestar import Litestar
@@ -10,6 +11,7 @@ from litestar.testing import TestClient
 
 from shared.config import Settings
 from shared.db import Database
+from shared.money import money
 from tests.api.helpers import shop_state
 from tests.support.queue import delivered, execute, query
 
@@ -67,8 +69,8 @@ def test_saves_the_order_and_its_two_jobs(client: TestClient[Litestar], db: Data
         ]
     charge = [(provider, key) for provider, key, _, _ in delivered(settings)]
 
-    assert saved[:3] == ("u1", "paid", 49.99)
-    assert items == [("prod-3", 1, 49.99)]
+    assert (*saved[:2], money(saved[2])) == ("u1", "paid", Decimal("49.99"))
+    assert [(p, q, money(price)) for p, q, price in items] == [("prod-3", 1, Decimal("49.99"))]
     assert charge == [("payment", f"charge:{order['id']}")]
     assert [(t, p, s, a) for t, p, s, a, *_ in jobs] == [
         ("send_order_confirmation", 10, "pending", 0),

@@ -18,6 +18,12 @@ from shared.db import Database, Tx
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite's own discipline: this module runs on SQLite only."""
+    return "sqlite"
+
+
+@pytest.fixture
 def db_path(settings: Settings) -> Path:
     return Path(settings.database_url.removeprefix("sqlite:///"))
 

@@ -258,30 +258,9 @@ def test_due_work_checks(db: Database) -> None:
         assert store.next_due_at(tx) == at(30)
 
 
-def test_claim_walks_the_claim_order_index_without_sorting_the_backlog(db: Database) -> None:
-    with db.read() as tx:
-        sql = "EXPLAIN QUERY PLAN " + tx.backend.claim_candidates.format(exclude="")
-        plan = tx.all(sql, {"now": tx.ts(at(0)), "limit": 10})
-    details = [row[-1] for row in plan]
-    assert any("USING INDEX idx_jobs_claim" in d for d in details), details
-    assert not any("TEMP B-TREE" in d for d in details), details
-
-
 def test_orphans_are_seen_by_a_read(db: Database) -> None:
     add(db, "o")
     claim(db, "w", 1, at(0))
     with db.read() as tx:
         assert store.has_orphans(tx, at(60), POLICY) is False
         assert store.has_orphans(tx, at(61), POLICY) is True
-
-
-def test_claim_and_bulk_completion_find_rows_by_primary_key(db: Database) -> None:
-    """Without statistics SQLite would walk every pending or processing row through the status index."""
-    with db.read() as tx:
-        for sql, params in (
-            (tx.backend.claim_update, {"worker": "w", "now": tx.ts(at(0)), "ids": tx.list_param(["a"])}),
-            (tx.backend.complete_many, {"worker": "w", "now": tx.ts(at(0)), "held": "[]"}),
-        ):
-            details = " ".join(row[-1] for row in tx.all("EXPLAIN QUERY PLAN " + sql, params))
-            assert "sqlite_autoindex_jobs_1 (id=?)" in details, details
-            assert "idx_jobs_status_scheduled" not in details, details

@@ -115,10 +115,28 @@ class Backend(abc.ABC):
         """A FROM item with one row per element of the list parameter `:param`, in a column `value`."""
 
     # DDL: the default of the seed's timestamp columns ("now", in this engine's timestamp format),
-    # and the column types of timestamps and money.
+    # and the column types of timestamps, money and the enqueue order.
     now_default: ClassVar[str]
     timestamp_type: ClassVar[Callable[[], TypeEngine[Any]]]
     money_type: ClassVar[Callable[[], TypeEngine[Any]]]
+    sequence_type: ClassVar[Callable[[], TypeEngine[Any]]]
+
+    # ---- migrations ---------------------------------------------------------------------------
+
+    # Execution options of the connection that runs the migrations (SQLite: take the write lock).
+    migration_options: ClassVar[dict[str, Any]] = {}
+
+    def numbering_ddl(self) -> list[str]:
+        """Statements that make the engine number new jobs (`seq`) itself, run once by revision 0002."""
+        return []
+
+    def wake_up_ddl(self) -> tuple[list[str], list[str]]:
+        """Statements (upgrade, downgrade) that make commits announce new work, if the engine can."""
+        return [], []
+
+    def check_after_migration(self, connection: Any) -> None:
+        """Verify what the migration could not (SQLite: foreign keys, which are off during it)."""
+        return
 
     # ---- the queue's engine-specific statements -----------------------------------------------
 
@@ -141,7 +159,7 @@ class Backend(abc.ABC):
     claim_update: ClassVar[str]
     complete_many: ClassVar[str]
     # Aging (shared.queue.aging): the longest-waiting due jobs at claim priority :level, due and not
-    # promoted since :cutoff (:limit of them); and their promotion to :to (:ids, :now).
+    # promoted since :cutoff (:limit of them); and their promotion from :level to :to (:ids, :now).
     aging_candidates: ClassVar[str]
     promote: ClassVar[str]
     # Appended to a SELECT of rows to work on: lets concurrent workers pass over each other's rows.

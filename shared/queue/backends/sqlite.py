@@ -17,10 +17,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
-from sqlalchemy import REAL, Engine, Text, create_engine, event
+from sqlalchemy import REAL, Engine, Integer, Text, create_engine, event, text
 
 from shared.queue.backends.base import Backend, WakeSource
 from shared.queue.backends.inotify import DirectoryWatch
@@ -57,6 +57,8 @@ class SqliteBackend(Backend):
     driver_errors = (sqlite3.Error,)
     timestamp_type = Text
     money_type = REAL
+    sequence_type = Integer
+    migration_options: ClassVar[dict[str, Any]] = {"sqlite_begin": "IMMEDIATE"}  # holds the write lock
 
     insert_job = f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({_JOB_VALUES})"
     insert_job_unique = (
@@ -103,7 +105,7 @@ class SqliteBackend(Backend):
     )
     promote = (
         "UPDATE jobs SET claim_priority = :to, aged_at = :now "
-        "WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'pending'"
+        "WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'pending' AND claim_priority = :level"
     )
 
     @property
@@ -113,6 +115,11 @@ class SqliteBackend(Backend):
     @property
     def path(self) -> str:
         return self.url.split(":///", 1)[1] if ":///" in self.url else ""
+
+    def check_after_migration(self, connection: Any) -> None:
+        problems = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+        if problems:
+            raise RuntimeError(f"foreign key violations after migration: {problems}")
 
     def ensure_location(self) -> None:
         if self.path:
