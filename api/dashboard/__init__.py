@@ -14,8 +14,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from api.dashboard.browse import BrowseController
 from api.dashboard.headers import security_headers
 from api.dashboard.login import LoginController
+from api.dashboard.pages import PagesController
 from api.dashboard.rendering import EXCEPTION_HANDLERS, TEMPLATES
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -23,7 +25,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 DASHBOARD_ROUTES: list[Any] = [
     Router(
         path="/admin",
-        route_handlers=[LoginController],
+        route_handlers=[PagesController, BrowseController, LoginController],
         middleware=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
