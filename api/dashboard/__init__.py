@@ -14,6 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from api.dashboard.actions import ActionsController
 from api.dashboard.browse import BrowseController
 from api.dashboard.headers import security_headers
 from api.dashboard.login import LoginController
@@ -25,7 +26,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 DASHBOARD_ROUTES: list[Any] = [
     Router(
         path="/admin",
-        route_handlers=[PagesController, BrowseController, LoginController],
+        route_handlers=[PagesController, BrowseController, ActionsController, LoginController],
         middleware=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         include_in_schema=False,
