@@ -1,5 +1,6 @@
 """Dashboard tests: the real API (`python -m api` on uvicorn) and real workers on a migrated SQLite
-file, driven in Debian's headless Chromium. Without Chromium the browser tests skip with the reason."""
+file, driven in Debian's headless Chromium. Without Chromium the browser tests skip with the reason
+(and fail under CI=true, where .ci/run installs it)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def browser() -> Iterator[Browser]:
     """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop
     running in this thread while it is active, and other tests call asyncio.run()."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"the dashboard tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+        message = f"the dashboard tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)  # in CI a missing browser is a broken run, not a reason to skip
+        pytest.skip(message)
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
