@@ -74,31 +74,40 @@ def enqueue(
     if idempotency_key is None:
         tx.execute(tx.backend.insert_job, row)
         return str(row["id"])
-    inserted = tx.scalar(tx.backend.insert_job_unique, row)
-    if inserted is not None:
-        return str(inserted)
-    return str(tx.scalar(UNFINISHED_WITH_KEY, {"key": idempotency_key}))
+    return _insert_unique(tx, row)
 
 
 def enqueue_many(tx: Tx, specs: Sequence[JobSpec], *, clock: Clock = utcnow) -> list[str]:
-    """Validate every job first (nothing is written if one is refused), then insert them in ONE
-    statement, numbered in the order given. Jobs with an idempotency key go one by one, since each
-    may find an unfinished twin."""
+    """Validate every job first (nothing is written if one is refused), then insert them numbered in
+    the order given: each run of jobs without an idempotency key in ONE statement, and each job with
+    a key on its own, since it may find an unfinished twin."""
     now = clock()
     rows = [_row(tx, spec, now) for spec in specs]
-    plain = [row for row in rows if row["idempotency_key"] is None]
-    if plain:
-        tx.execute(tx.backend.insert_jobs_json, {"rows": msgspec.json.encode(plain).decode()})
     ids: list[str] = []
+    run: list[dict[str, Any]] = []
     for row in rows:
         if row["idempotency_key"] is None:
+            run.append(row)
             ids.append(str(row["id"]))
             continue
-        inserted = tx.scalar(tx.backend.insert_job_unique, row)
-        ids.append(
-            str(inserted if inserted is not None else tx.scalar(UNFINISHED_WITH_KEY, {"key": row["idempotency_key"]}))
-        )
+        _insert_run(tx, run)
+        run = []
+        ids.append(_insert_unique(tx, row))
+    _insert_run(tx, run)
     return ids
+
+
+def _insert_run(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        tx.execute(tx.backend.insert_jobs_json, {"rows": msgspec.json.encode(rows).decode()})
+
+
+def _insert_unique(tx: Tx, row: dict[str, Any]) -> str:
+    """Insert unless an unfinished job holds the row's idempotency key; the id of the job that does."""
+    inserted = tx.scalar(tx.backend.insert_job_unique, row)
+    if inserted is not None:
+        return str(inserted)
+    return str(tx.scalar(UNFINISHED_WITH_KEY, {"key": row["idempotency_key"]}))
 
 
 def _row(tx: Tx, spec: JobSpec, now: datetime) -> dict[str, Any]:
