@@ -531,11 +531,19 @@ class Worker:
         if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
             return
         rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
-        for job_id in rescue.requeued + rescue.dead:
-            self.metrics.count("jobs_rescued", rescue.types[job_id])
+        for job_type in rescue.types.values():
+            self.metrics.count("jobs_rescued", job_type)
         for job_id in rescue.dead:
             self.metrics.count("jobs_dead_lettered", rescue.types[job_id])
-        if rescue.requeued or rescue.dead:
-            log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead, worker_id=self.id)
+        for job_id in rescue.cancelled:
+            self.metrics.count("jobs_cancelled", rescue.types[job_id])
+        if rescue.types:
+            log.warning(
+                "lease.rescued",
+                requeued=rescue.requeued,
+                dead_lettered=rescue.dead,
+                cancelled=rescue.cancelled,
+                worker_id=self.id,
+            )
             self._maybe_work = True
             self._wake.set()

@@ -17,7 +17,9 @@ from shared.queue.status import JobStatus
 
 class CancelOutcome(Enum):
     CANCELLED = "cancelled"  # it was waiting: it will never run
-    REQUESTED = "cancel_requested"  # it is running: its worker stops it at the next await
+    # It is running: its worker stops it at the next await. Unless it completes first, it ends
+    # cancelled however its attempt ends (failed, handed back, or its worker died): it never runs again.
+    REQUESTED = "cancel_requested"
 
 
 def cancel(tx: Tx, job_id: str, now: datetime) -> CancelOutcome:

@@ -25,20 +25,24 @@ from shared.queue.producer import enqueue
 log = get_logger("queue")
 
 _HELD = "id = :id AND locked_by = :worker AND attempts = :attempts AND status = 'processing'"
+# An attempt that ends without success never sends a job an operator asked to cancel back to the
+# queue (nor to the dead-letter queue): it ends cancelled instead (STOP_ON_REQUEST).
+_NOT_ASKED_TO_CANCEL = f"{_HELD} AND cancel_requested = 0"
 COMPLETE = f"UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now WHERE {_HELD}"
 
 RETRY = (
     "UPDATE jobs SET status = 'pending', last_error = :error, scheduled_at = :run_at, locked_by = NULL, "
-    f"locked_at = NULL, updated_at = :now WHERE {_HELD}"
+    f"locked_at = NULL, updated_at = :now WHERE {_NOT_ASKED_TO_CANCEL}"
 )
-FAIL = f"UPDATE jobs SET status = 'failed', last_error = :error, updated_at = :now WHERE {_HELD}"
+FAIL = f"UPDATE jobs SET status = 'failed', last_error = :error, updated_at = :now WHERE {_NOT_ASKED_TO_CANCEL}"
 CANCEL = (
     "UPDATE jobs SET status = 'cancelled', last_error = :error, locked_by = NULL, locked_at = NULL, "
     f"updated_at = :now WHERE {_HELD}"
 )
+STOP_ON_REQUEST = f"{CANCEL} AND cancel_requested = 1"
 HAND_BACK = (
     "UPDATE jobs SET status = 'pending', attempts = attempts - 1, locked_by = NULL, locked_at = NULL, "
-    f"updated_at = :now WHERE {_HELD}"
+    f"updated_at = :now WHERE {_NOT_ASKED_TO_CANCEL}"
 )
 RECORD_PROCESSED = (
     "INSERT INTO processed_jobs (job_id, idempotency_key, type, processed_at) "
@@ -241,9 +245,10 @@ def settle(tx: Tx, outcomes: Sequence[Outcome], now: datetime, policy: QueuePoli
         elif outcome.kind is Kind.CANCELLED:
             done = tx.rowcount(CANCEL, {**held, "error": outcome.error or "cancelled"}) == 1
             result = Settled(outcome, Kind.CANCELLED if done else None)
+        elif tx.rowcount(HAND_BACK, held) == 1:
+            result = Settled(outcome, Kind.HANDED_BACK)
         else:
-            done = tx.rowcount(HAND_BACK, held) == 1
-            result = Settled(outcome, Kind.HANDED_BACK if done else None)
+            result = _stop_on_request(tx, outcome, held, "handed back at shutdown")
         settled[id(outcome)] = result
     tx.executemany(RECORD_PROCESSED, processed)
     return [settled[id(outcome)] for outcome in outcomes]
@@ -320,7 +325,7 @@ def _fail(tx: Tx, outcome: Outcome, held: dict[str, Any], *, error: str, now: da
         return _dead_letter(tx, outcome, held, error)
     assert isinstance(decision, Retry)  # noqa: S101 - the two decisions
     if tx.rowcount(RETRY, {**held, "error": error, "run_at": tx.ts(decision.run_at)}) != 1:
-        return Settled(outcome, None, error=error)
+        return _stop_on_request(tx, outcome, held, error)
     tx.execute(RECORD_FAILURE, {**held, "error": error, "outcome": "retried"})
     return Settled(outcome, Kind.FAILED, retry_delay=decision.delay, error=error)
 
@@ -329,11 +334,20 @@ def _dead_letter(tx: Tx, outcome: Outcome, held: dict[str, Any], error: str) -> 
     """Fail the job for good and file it in the dead-letter queue, in the same transaction."""
     job = outcome.job
     if tx.rowcount(FAIL, {**held, "error": error}) != 1:
-        return Settled(outcome, None, error=error)
+        return _stop_on_request(tx, outcome, held, error)
     row = {**held, "error": error, "dead_id": new_id(), "type": job.type, "payload": job.payload}
     tx.execute(FILE_DEAD_LETTER, row)
     tx.execute(RECORD_FAILURE, {**held, "error": error, "outcome": "dead_lettered"})
     return Settled(outcome, Kind.DEAD, error=error)
+
+
+def _stop_on_request(tx: Tx, outcome: Outcome, held: dict[str, Any], ended: str) -> Settled:
+    """The attempt ended without success on a job an operator asked to cancel: cancelled, if the
+    worker still holds it (None otherwise)."""
+    error = f"cancelled on request (the attempt ended: {ended})"
+    if tx.rowcount(STOP_ON_REQUEST, {**held, "error": error}) != 1:
+        return Settled(outcome, None, error=ended)
+    return Settled(outcome, Kind.CANCELLED, error=error)
 
 
 def refresh_locks(tx: Tx, worker_id: str, now: datetime) -> int:
@@ -372,6 +386,7 @@ def already_done(tx: Tx, keys: list[str]) -> set[str]:
 class Rescue:
     requeued: list[str]
     dead: list[str]
+    cancelled: list[str]  # an operator had asked to cancel them: they do not run again
     types: dict[str, str]  # job id -> type, of every job taken back
 
 
@@ -386,9 +401,10 @@ def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy) -> bool:
 
 def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
     """Jobs with no live owner go back to pending (the attempt stays counted), or to the
-    dead-letter queue when that was their last attempt."""
+    dead-letter queue when that was their last attempt, or end cancelled if an operator asked."""
     requeued: list[str] = []
     dead: list[str] = []
+    cancelled: list[str] = []
     types: dict[str, str] = {}
     stamp = tx.ts(now)
     for job_id, job_type, payload, attempts, max_attempts, locked_by in tx.all(
@@ -401,7 +417,12 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
                 tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
                 tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
                 dead.append(job_id)
+            elif tx.rowcount(STOP_ON_REQUEST, {**held, "error": f"cancelled on request ({LEASE_LOST})"}) == 1:
+                cancelled.append(job_id)
         elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
             tx.execute(RECORD_FAILURE, {**held, "outcome": "rescued"})
             requeued.append(job_id)
-    return Rescue(requeued, dead, {job_id: types[job_id] for job_id in requeued + dead})
+        elif tx.rowcount(STOP_ON_REQUEST, {**held, "error": f"cancelled on request ({LEASE_LOST})"}) == 1:
+            cancelled.append(job_id)
+    taken = requeued + dead + cancelled
+    return Rescue(requeued, dead, cancelled, {job_id: types[job_id] for job_id in taken})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shared.db import Database
-from shared.queue import enqueue, queries, store
+from shared.queue import enqueue, operations, queries, store
 from shared.queue.context import Child, ClaimedJob, Completion
 from shared.queue.policy import QueuePolicy
 from shared.queue.queries import JobRow
@@ -264,3 +264,37 @@ def test_orphans_are_seen_by_a_read(db: Database) -> None:
     with db.read() as tx:
         assert store.has_orphans(tx, at(60), POLICY) is False
         assert store.has_orphans(tx, at(61), POLICY) is True
+
+
+def test_a_job_asked_to_cancel_never_goes_back_to_the_queue(db: Database) -> None:
+    """Found by the model-based test: a running job an operator asked to cancel went back to
+    pending when its attempt failed, was handed back or was rescued, and started once more."""
+    failed, dead, handed, orphan, completed = (add(db, name) for name in ("f", "d", "h", "o", "c"))
+    claims = {c.id: c for c in claim(db, "w", 5, at(0))}
+    with db.write() as tx:
+        for job_id in claims:
+            operations.cancel(tx, job_id, at(1))
+    assert settle(
+        db,
+        Outcome(claims[failed], Kind.FAILED, "boom"),
+        Outcome(claims[dead], Kind.DEAD, "bad payload"),
+        Outcome(claims[handed], Kind.HANDED_BACK),
+        Outcome(claims[completed], Kind.COMPLETED),  # it finished first: the work is done
+        now=at(2),
+    ) == [Kind.CANCELLED, Kind.CANCELLED, Kind.CANCELLED, Kind.COMPLETED]
+    with db.write() as tx:
+        rescue = store.rescue(tx, at(61), POLICY)  # the worker died holding the last one
+    assert (rescue.requeued, rescue.dead, rescue.cancelled) == ([], [], [orphan])
+    statuses = {job_id: job(db, job_id) for job_id in claims}
+    assert {job_id: row.status for job_id, row in statuses.items()} == {
+        failed: "cancelled",
+        dead: "cancelled",
+        handed: "cancelled",
+        orphan: "cancelled",
+        completed: "completed",
+    }
+    assert all(row.locked_by is None for job_id, row in statuses.items() if job_id != completed)
+    assert "boom" in (statuses[failed].last_error or "")
+    assert dead_letters(db) == []
+    with db.read() as tx:
+        assert store.has_due_work(tx, at(3600)) is False
