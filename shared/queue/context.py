@@ -31,7 +31,7 @@ class WorkerEnv:
 
 @dataclass(slots=True)
 class ClaimedJob:
-    """A job this worker holds; the claim token is (locked_by, attempts)."""
+    """A job this worker holds; the claim token is (locked_by, claims)."""
 
     id: str
     type: str
@@ -46,6 +46,7 @@ class ClaimedJob:
     concurrency_key: str | None
     locked_by: str
     started_at: datetime
+    claims: int  # the job's claim count with this claim: names the claim, unlike attempts
     request_id: str | None = None
 
 

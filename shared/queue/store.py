@@ -1,7 +1,9 @@
 """Every statement the worker runs on the queue, each inside a short write transaction.
 
-Every write on a claimed job is fenced on (id, locked_by, attempts, status='processing'): a worker
-that lost its lease (rescued, then claimed again elsewhere) cannot change anything.
+Every write on a claimed job is fenced on (id, locked_by, claims, status='processing'): a worker
+that lost its lease (rescued, then claimed again, elsewhere or by itself) cannot change anything.
+`claims` counts the job's claims, so it names one; attempts would not (a hand-back gives the attempt
+back, a dead-letter retry starts the count again).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from shared.queue.producer import enqueue
 
 log = get_logger("queue")
 
-_HELD = "id = :id AND locked_by = :worker AND attempts = :attempts AND status = 'processing'"
+_HELD = "id = :id AND locked_by = :worker AND claims = :claims AND status = 'processing'"
 # An attempt that ends without success never sends a job an operator asked to cancel back to the
 # queue (nor to the dead-letter queue): it ends cancelled instead (STOP_ON_REQUEST).
 _NOT_ASKED_TO_CANCEL = f"{_HELD} AND cancel_requested = 0"
@@ -67,7 +69,7 @@ _ORPHANED = (
     "status = 'processing' AND (locked_at < :lease_cutoff OR locked_by IN "
     "(SELECT id FROM workers WHERE last_seen_at < :live_cutoff OR status = 'stopped'))"
 )
-ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by FROM jobs WHERE {_ORPHANED}"
+ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by, claims FROM jobs WHERE {_ORPHANED}"
 HAS_ORPHANS = f"SELECT 1 FROM jobs WHERE {_ORPHANED} LIMIT 1"
 LEASE_LOST = "lease expired: the worker stopped heartbeating (crashed or stalled)"
 
@@ -215,6 +217,7 @@ def _claimed(tx: Tx, row: tuple[Any, ...], worker_id: str, now: datetime) -> Cla
         locked_by=worker_id,
         started_at=now,
         request_id=row[11],
+        claims=row[12] + 1,
     )
 
 
@@ -234,7 +237,7 @@ def settle(tx: Tx, outcomes: Sequence[Outcome], now: datetime, policy: QueuePoli
         if id(outcome) in settled:
             continue
         job = outcome.job
-        held = {"id": job.id, "worker": job.locked_by, "attempts": job.attempts, "now": stamp}
+        held = {"id": job.id, "worker": job.locked_by, "claims": job.claims, "attempts": job.attempts, "now": stamp}
         result: Settled
         if outcome.kind is Kind.COMPLETED:
             result = _complete_with_work(tx, outcome, held, now=now, policy=policy, processed=processed)
@@ -266,7 +269,7 @@ def _complete_plain(tx: Tx, outcomes: list[Outcome], stamp: Any, processed: list
     for outcome in outcomes:
         by_worker.setdefault(outcome.job.locked_by, []).append(outcome)
     for worker, group in by_worker.items():
-        records = msgspec.json.encode([{"id": o.job.id, "attempts": o.job.attempts} for o in group]).decode()
+        records = msgspec.json.encode([{"id": o.job.id, "claims": o.job.claims} for o in group]).decode()
         rows = tx.all(tx.backend.complete_many, {"now": stamp, "worker": worker, "held": records})
         applied.update(row[0] for row in rows)
     results = []
@@ -407,10 +410,17 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
     cancelled: list[str] = []
     types: dict[str, str] = {}
     stamp = tx.ts(now)
-    for job_id, job_type, payload, attempts, max_attempts, locked_by in tx.all(
+    for job_id, job_type, payload, attempts, max_attempts, locked_by, claims in tx.all(
         ORPHANED, _orphan_params(tx, now, policy)
     ):
-        held = {"id": job_id, "worker": locked_by, "attempts": attempts, "now": stamp, "error": LEASE_LOST}
+        held = {
+            "id": job_id,
+            "worker": locked_by,
+            "claims": claims,
+            "attempts": attempts,
+            "now": stamp,
+            "error": LEASE_LOST,
+        }
         types[job_id] = job_type
         if attempts >= max_attempts:
             if tx.rowcount(FAIL, held) == 1:

@@ -149,6 +149,19 @@ def test_migration_keeps_existing_jobs_in_enqueue_order(empty_db: Path) -> None:
         assert conn.execute("SELECT id FROM jobs ORDER BY seq").fetchall() == [("a",), ("b",), ("c",)]
 
 
+def test_claim_counts_start_from_attempts_and_keep_the_claim_index_descending(empty_db: Path) -> None:
+    """Revision 0009 adds `jobs.claims` (the fencing token) in place: SQLite does not copy the table,
+    which would lose the DESC of idx_jobs_claim."""
+    alembic(empty_db, "upgrade", "0008")
+    with sqlite3.connect(empty_db) as conn:
+        conn.execute("INSERT INTO jobs (id, type, seq, attempts) VALUES ('a', 'send_email', 1, 2)")
+    alembic(empty_db, "upgrade", "head")
+    with sqlite3.connect(empty_db) as conn:
+        assert conn.execute("SELECT claims FROM jobs").fetchall() == [(2,)]
+        (index,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'idx_jobs_claim'").fetchone()
+        assert "claim_priority DESC" in index
+
+
 def test_a_failed_upgrade_changes_nothing(empty_db: Path) -> None:
     """The whole upgrade is one IMMEDIATE transaction: a failure in a later revision undoes the earlier ones."""
     alembic(empty_db, "upgrade", "0001")

@@ -298,3 +298,27 @@ def test_a_job_asked_to_cancel_never_goes_back_to_the_queue(db: Database) -> Non
     assert dead_letters(db) == []
     with db.read() as tx:
         assert store.has_due_work(tx, at(3600)) is False
+
+
+def test_a_claim_token_names_one_claim_even_when_attempts_repeat(db: Database) -> None:
+    """Found by the model-based test: the token was (worker, attempts), and attempts repeat (a
+    hand-back gives the attempt back, a dead-letter retry starts again from zero), so a worker that
+    claimed a job once more could settle it with the token of a claim it had lost."""
+    job_id = add(db, "o", attempts=1)
+    (lost,) = claim(db, "w", 1, at(0))
+    with db.write() as tx:  # w stalls; its lease runs out on its last attempt: dead letter
+        assert store.rescue(tx, at(61), POLICY).dead == [job_id]
+        operations.retry_dead_letter(tx, tx.scalar("SELECT id FROM dead_letter_jobs"), at(62))
+    (again,) = claim(db, "w", 1, at(63))  # w claims it once more: the same worker, attempt 1 again
+    assert (again.locked_by, again.attempts) == (lost.locked_by, lost.attempts)
+    assert settle(db, Outcome(lost, Kind.FAILED, "late"), Outcome(lost, Kind.COMPLETED), now=at(64)) == [None, None]
+    row = job(db, job_id)
+    assert (row.status, row.locked_by, row.attempts) == ("processing", "w", 1)
+    with db.write() as tx:  # handed back and claimed again in one round: attempt 1 once more
+        handed_back = store.settle(tx, [Outcome(again, Kind.HANDED_BACK)], at(65), POLICY)
+        (third,) = store.claim(tx, "w", 1, at(65)).jobs
+    assert handed_back[0].applied is Kind.HANDED_BACK
+    assert (third.locked_by, third.attempts) == (again.locked_by, again.attempts)
+    assert settle(db, Outcome(again, Kind.HANDED_BACK), now=at(66)) == [None]  # a replay of the hand-back
+    assert settle(db, Outcome(third, Kind.COMPLETED), now=at(67)) == [Kind.COMPLETED]
+    assert job(db, job_id).status == "completed"

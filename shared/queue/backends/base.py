@@ -154,7 +154,7 @@ class Backend(abc.ABC):
     claim_candidates: ClassVar[str]
 
     # Claim the candidates (:worker, :now, :ids as a list parameter) and complete many plain jobs of
-    # one worker at once (:worker, :now, :held as records of id and attempts), RETURNING the ids
+    # one worker at once (:worker, :now, :held as records of id and claims), RETURNING the ids
     # completed. Both find rows by id: the engine must not be tempted by the status index.
     claim_update: ClassVar[str]
     complete_many: ClassVar[str]

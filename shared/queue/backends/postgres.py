@@ -72,18 +72,19 @@ class PostgresBackend(Backend):
     )
     claim_candidates = (
         "SELECT id, type, payload, priority, attempts, max_attempts, scheduled_at, seq, workflow_id, "
-        "parent_id, concurrency_key, request_id FROM jobs "
+        "parent_id, concurrency_key, request_id, claims FROM jobs "
         "WHERE status = 'pending' AND scheduled_at <= :now{exclude} "
         "ORDER BY claim_priority DESC, scheduled_at, seq LIMIT :limit FOR UPDATE SKIP LOCKED"
     )
     claim_update = (
         "UPDATE jobs SET status = 'processing', locked_by = :worker, locked_at = :now, started_at = :now, "
-        "attempts = attempts + 1, updated_at = :now WHERE id = ANY(CAST(:ids AS text[])) AND status = 'pending'"
+        "attempts = attempts + 1, claims = claims + 1, updated_at = :now "
+        "WHERE id = ANY(CAST(:ids AS text[])) AND status = 'pending'"
     )
     complete_many = (
         "UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now "
-        "FROM jsonb_to_recordset(CAST(:held AS jsonb)) AS held(id text, attempts integer) "
-        "WHERE jobs.id = held.id AND jobs.attempts = held.attempts AND jobs.locked_by = :worker "
+        "FROM jsonb_to_recordset(CAST(:held AS jsonb)) AS held(id text, claims integer) "
+        "WHERE jobs.id = held.id AND jobs.claims = held.claims AND jobs.locked_by = :worker "
         "AND jobs.status = 'processing' RETURNING jobs.id"
     )
     aging_candidates = (

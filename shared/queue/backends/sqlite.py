@@ -79,7 +79,7 @@ class SqliteBackend(Backend):
     # per claim with 150,000 due jobs). The partial index needs the literal 'pending'.
     claim_candidates = (
         "SELECT id, type, payload, priority, attempts, max_attempts, scheduled_at, seq, workflow_id, "
-        "parent_id, concurrency_key, request_id FROM jobs INDEXED BY idx_jobs_claim "
+        "parent_id, concurrency_key, request_id, claims FROM jobs INDEXED BY idx_jobs_claim "
         "WHERE status = 'pending' AND scheduled_at <= :now{exclude} "
         "ORDER BY claim_priority DESC, scheduled_at, seq LIMIT :limit"
     )
@@ -88,13 +88,13 @@ class SqliteBackend(Backend):
     # pending (or processing) row through idx_jobs_status_scheduled instead of looking up the ids.
     claim_update = (
         "UPDATE jobs SET status = 'processing', locked_by = :worker, locked_at = :now, started_at = :now, "
-        "attempts = attempts + 1, updated_at = :now "
+        "attempts = attempts + 1, claims = claims + 1, updated_at = :now "
         "WHERE id IN (SELECT value FROM json_each(:ids)) AND +status = 'pending'"
     )
     complete_many = (
         "UPDATE jobs SET status = 'completed', completed_at = :now, updated_at = :now "
-        "FROM (SELECT value ->> 'id' AS id, value ->> 'attempts' AS attempts FROM json_each(:held)) AS held "
-        "WHERE jobs.id = held.id AND jobs.attempts = held.attempts AND jobs.locked_by = :worker "
+        "FROM (SELECT value ->> 'id' AS id, value ->> 'claims' AS claims FROM json_each(:held)) AS held "
+        "WHERE jobs.id = held.id AND jobs.claims = held.claims AND jobs.locked_by = :worker "
         "AND +jobs.status = 'processing' RETURNING jobs.id"
     )
 
