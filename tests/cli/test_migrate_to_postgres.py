@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from litestar.testing import TestClient
 
@@ -32,7 +34,7 @@ from shared.queue.backends.sqlite import from_text
 from shared.queue.workers import register
 from tests.support.operator import TYPES, add_job, dead_letter, take
 from tests.support.postgres import PostgresServer
-from tests.support.processes import run_alembic, run_worker_burst
+from tests.support.processes import ROOT, run_alembic, run_worker_burst
 from tests.support.queue import delivered, execute, place_orders, query, scalar
 
 STALE_WORKER = "old-host:1:dead"  # a worker killed an hour before the move: its jobs still say processing
@@ -66,6 +68,16 @@ def target(postgres: PostgresServer) -> Iterator[str]:
     name = postgres.fresh_database()
     yield postgres.url(name)
     postgres.drop(name)
+
+
+def revisions() -> tuple[str, str]:
+    """The migrations' head and the revision before it."""
+    script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
+    head = script.get_current_head()
+    assert head is not None
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    return head, previous
 
 
 def move(source: Settings, *args: str) -> Result:
@@ -280,8 +292,21 @@ def test_refuses_a_target_at_another_revision(source: Settings, target: str) -> 
 
     message = refused(move(source, "--to", target))
 
-    assert re.search(r"the target's schema is at revision 0007, this code's is 0008", message), message
+    head, previous = revisions()
+    assert (
+        f"the target's schema is at revision {previous}, this code's is {head}: run `alembic upgrade head`" in message
+    )
     assert counts(target)["orders"] == 0
+
+
+def test_refuses_a_source_at_another_revision(source: Settings, target: str) -> None:
+    run_alembic(source.database_url, "downgrade", "-1")
+
+    message = refused(move(source, "--to", target))
+
+    head, previous = revisions()
+    assert f"the source's schema is at revision {previous}, this code's is {head}: upgrade the SQLite file" in message
+    assert counts(target)["jobs"] == 0
 
 
 def test_refuses_while_workers_run_on_the_source(source: Settings, source_db: Database, target: str) -> None:
