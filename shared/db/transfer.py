@@ -15,6 +15,10 @@ second order), cron schedules with their state and ticks, paused queues, rate wi
 counters and sales reports. A job that was running when its worker stopped is handed back as
 pending with that attempt given back, as a worker's own shutdown does, or is cancelled if an
 operator had asked to cancel it.
+
+"Empty" means what `alembic upgrade head` leaves: no rows but the seeded products and schedules
+(replaced by the source's, when the source has them all). Workers already started on the target
+only register there, so their rows do not count.
 """
 
 from __future__ import annotations
@@ -149,11 +153,11 @@ def _check_target(dst: Tx, src: Tx, head: str, tables: list[Table]) -> None:
             f"the target's schema is at revision {revision}, this code's is {head}: "
             "run `alembic upgrade head` with DATABASE_URL set to it first"
         )
-    # Nobody reads or writes the target until this transaction ends (lock_timeout bounds the wait).
-    every = ", ".join(table.name for table in load_metadata().sorted_tables)
-    dst.execute(f"LOCK TABLE {every} IN ACCESS EXCLUSIVE MODE")
+    # Nobody reads or writes these tables until this transaction ends (lock_timeout bounds the wait).
+    # Workers already started on the target may keep beating: the registry is not part of the move.
+    dst.execute(f"LOCK TABLE {', '.join(table.name for table in tables)} IN ACCESS EXCLUSIVE MODE")
     found = []
-    for table in [*tables, *(load_metadata().tables[name] for name in LEFT_BEHIND)]:
+    for table in tables:
         if table.name in SEEDED:
             key = table.primary_key.columns.keys()[0]
             theirs = {row[0] for row in dst.all(f"SELECT {key} FROM {table.name}")}

@@ -274,6 +274,21 @@ def test_refuses_a_target_that_is_not_empty(source: Settings, target: str) -> No
         pg.dispose()
 
 
+def test_workers_waiting_on_the_target_do_not_make_it_busy(source: Settings, target: str) -> None:
+    """Workers started on the new database before the move only register there; they take the
+    copied jobs once the move commits."""
+    place_orders(source, 1)
+    pg = Database(target)
+    try:
+        with pg.write() as tx:
+            register(tx, "new-host:1:cafe", 4, utcnow())
+        assert move(source, "--to", target).exit_code == 0
+        assert query(pg, "SELECT id FROM workers") == [("new-host:1:cafe",)]
+        assert scalar(pg, "SELECT COUNT(*) FROM jobs WHERE status = 'pending'") == 2
+    finally:
+        pg.dispose()
+
+
 def test_refuses_a_target_without_the_schema(source: Settings, postgres: PostgresServer) -> None:
     name = f"bare_{secrets.token_hex(6)}"
     postgres.admin(f"CREATE DATABASE {name}")
