@@ -102,7 +102,8 @@ def migrate_to_postgres(source_url: str, target_url: str, *, now: datetime, hear
     try:
         with source.read() as src:
             _check_source(src, head, now, heartbeat_seconds)
-            counts = {table.name: int(src.scalar(f"SELECT COUNT(*) FROM {table.name}")) for table in tables}
+            # str(): a table name is SQLAlchemy's quoted_name, which the JSON report cannot encode.
+            counts = {str(table.name): int(src.scalar(f"SELECT COUNT(*) FROM {table.name}")) for table in tables}
             with target.write() as dst:
                 _check_target(dst, src, head, tables)
                 running = _copy(src, dst, tables, now)

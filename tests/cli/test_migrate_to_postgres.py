@@ -4,6 +4,7 @@ finishes the work; and every refusal, which writes nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
@@ -282,7 +283,15 @@ def test_workers_waiting_on_the_target_do_not_make_it_busy(source: Settings, tar
     try:
         with pg.write() as tx:
             register(tx, "new-host:1:cafe", 4, utcnow())
-        assert move(source, "--to", target).exit_code == 0
+        result = move(source, "--to", target, "--json")
+        assert result.exit_code == 0, (result.output, result.exception)
+        report = json.loads(result.stdout)
+        assert {entry["table"]: entry["rows"] for entry in report["tables"]} == {
+            **{table.name: 0 for table in copied_tables()},
+            **{"products": 3, "cron_schedules": 2, "orders": 1, "order_items": 1, "jobs": 2},
+        }
+        assert (report["handedBack"], report["cancelled"], report["leftBehind"]) == (0, 0, ["workers"])
+        assert {"sequence": "public.jobs_seq_seq", "nextValue": 3} in report["sequences"]
         assert query(pg, "SELECT id FROM workers") == [("new-host:1:cafe",)]
         assert scalar(pg, "SELECT COUNT(*) FROM jobs WHERE status = 'pending'") == 2
     finally:
