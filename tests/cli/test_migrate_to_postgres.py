@@ -275,6 +275,28 @@ def test_refuses_a_target_that_is_not_empty(source: Settings, target: str) -> No
         pg.dispose()
 
 
+def test_refuses_a_target_with_a_product_the_source_lacks(source: Settings, target: str) -> None:
+    """The seeded products are replaced by the source's; one added on the target would be lost."""
+    pg = Database(target)
+    try:
+        execute(pg, "INSERT INTO products (id, name, price, stock) VALUES ('prod-9', 'Desk Lamp', 19.99, 5)")
+        message = refused(move(source, "--to", target))
+        assert "the target is not empty (products prod-9 (not in the source))" in message
+        assert scalar(pg, "SELECT COUNT(*) FROM products") == 4
+    finally:
+        pg.dispose()
+
+
+def test_refuses_a_source_that_is_not_a_shop(source: Settings, tmp_path: Path, target: str) -> None:
+    stranger = tmp_path / "other.db"
+    stranger.touch()  # an empty file is an empty SQLite database
+    result = CliRunner().invoke(
+        cli, ["migrate-to-postgres", "--from", f"sqlite:///{stranger}", "--to", target], obj=Operator(source)
+    )
+    assert "the source is not a shop database: it has no alembic_version table" in refused(result)
+    assert counts(target)["products"] == 3
+
+
 def test_workers_waiting_on_the_target_do_not_make_it_busy(source: Settings, target: str) -> None:
     """Workers started on the new database before the move only register there; they take the
     copied jobs once the move commits."""
