@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -100,6 +101,16 @@ def test_a_killed_workers_jobs_run_again_within_three_heartbeats(
     )
     # Three missed beats (1.5 s) plus a heartbeat round of the survivor to notice, well under the lease.
     assert time.monotonic() - killed_at < 5
+    events = [json.loads(line) for line in survivor.log().splitlines() if line.startswith("{")]
+    rescued = {event["job_id"]: event for event in events if event["event"] == "job.rescued"}
+    assert sorted(rescued) == sorted(taken)  # one line per job, with the fields every job event has
+    for event in rescued.values():
+        assert event["outcome"] == "requeued"
+        assert event["type"] in {"send_order_confirmation", "generate_invoice", "sync_inventory"}
+        assert event["attempt"] == 1
+        assert event["workflow_id"] is not None
+        assert f":{victim.process.pid}:" in event["lost_worker_id"]
+        assert event["worker_id"] != event["lost_worker_id"]
     survivor.signal(signal.SIGTERM)
     assert survivor.wait(30) == 0
 
