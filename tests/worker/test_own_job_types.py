@@ -47,6 +47,6 @@ def test_the_readme_example_job_type_is_enqueued_and_run(settings: Settings, db:
         ("resize_image", '{"image":"a.png","width":200}', "pending")
     ]
 
-    run = run_worker_burst(settings, "--jobs", "mypkg.tasks", **env)
+    run = run_worker_burst(settings, "--jobs", "mypkg.tasks", PYTHONPATH=env["PYTHONPATH"])
     assert run.returncode == 0, run.stderr
     assert query(db, "SELECT status, attempts, max_attempts FROM jobs") == [("completed", 1, 3)]
