@@ -531,19 +531,23 @@ class Worker:
         if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
             return
         rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
-        for job_type in rescue.types.values():
-            self.metrics.count("jobs_rescued", job_type)
-        for job_id in rescue.dead:
-            self.metrics.count("jobs_dead_lettered", rescue.types[job_id])
-        for job_id in rescue.cancelled:
-            self.metrics.count("jobs_cancelled", rescue.types[job_id])
-        if rescue.types:
+        for job in rescue.jobs:
+            self.metrics.count("jobs_rescued", job.type)
+            if job.outcome == store.DEAD_LETTERED:
+                self.metrics.count("jobs_dead_lettered", job.type)
+            elif job.outcome == store.CANCELLED:
+                self.metrics.count("jobs_cancelled", job.type)
             log.warning(
-                "lease.rescued",
-                requeued=rescue.requeued,
-                dead_lettered=rescue.dead,
-                cancelled=rescue.cancelled,
+                "job.rescued",
+                outcome=job.outcome,
+                job_id=job.id,
+                type=job.type,
+                attempt=job.attempt,
+                workflow_id=job.workflow_id,
                 worker_id=self.id,
+                lost_worker_id=job.lost_worker,
+                error=store.LEASE_LOST,
             )
+        if rescue.jobs:
             self._maybe_work = True
             self._wake.set()

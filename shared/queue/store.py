@@ -69,7 +69,9 @@ _ORPHANED = (
     "status = 'processing' AND (locked_at < :lease_cutoff OR locked_by IN "
     "(SELECT id FROM workers WHERE last_seen_at < :live_cutoff OR status = 'stopped'))"
 )
-ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by, claims FROM jobs WHERE {_ORPHANED}"
+ORPHANED = (
+    f"SELECT id, type, payload, attempts, max_attempts, locked_by, workflow_id, claims FROM jobs WHERE {_ORPHANED}"
+)
 HAS_ORPHANS = f"SELECT 1 FROM jobs WHERE {_ORPHANED} LIMIT 1"
 LEASE_LOST = "lease expired: the worker stopped heartbeating (crashed or stalled)"
 
@@ -385,12 +387,39 @@ def already_done(tx: Tx, keys: list[str]) -> set[str]:
     return {row[0] for row in tx.all(ALREADY_DONE.format(ids=tx.list_table("keys")), {"keys": tx.list_param(keys)})}
 
 
+REQUEUED, DEAD_LETTERED, CANCELLED = "requeued", "dead_lettered", "cancelled"
+
+
+@dataclass(frozen=True)
+class RescuedJob:
+    """One job taken back from a worker presumed dead: what its log line and metrics need."""
+
+    id: str
+    type: str
+    attempt: int  # the attempt that was lost
+    workflow_id: str | None
+    lost_worker: str
+    outcome: str  # REQUEUED, DEAD_LETTERED (that was its last attempt) or CANCELLED (an operator asked)
+
+
 @dataclass(frozen=True)
 class Rescue:
-    requeued: list[str]
-    dead: list[str]
-    cancelled: list[str]  # an operator had asked to cancel them: they do not run again
-    types: dict[str, str]  # job id -> type, of every job taken back
+    jobs: list[RescuedJob]
+
+    def _with(self, outcome: str) -> list[str]:
+        return [job.id for job in self.jobs if job.outcome == outcome]
+
+    @property
+    def requeued(self) -> list[str]:
+        return self._with(REQUEUED)
+
+    @property
+    def dead(self) -> list[str]:
+        return self._with(DEAD_LETTERED)
+
+    @property
+    def cancelled(self) -> list[str]:
+        return self._with(CANCELLED)
 
 
 def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy) -> dict[str, Any]:
@@ -405,12 +434,9 @@ def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy) -> bool:
 def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
     """Jobs with no live owner go back to pending (the attempt stays counted), or to the
     dead-letter queue when that was their last attempt, or end cancelled if an operator asked."""
-    requeued: list[str] = []
-    dead: list[str] = []
-    cancelled: list[str] = []
-    types: dict[str, str] = {}
+    taken: list[RescuedJob] = []
     stamp = tx.ts(now)
-    for job_id, job_type, payload, attempts, max_attempts, locked_by, claims in tx.all(
+    for job_id, job_type, payload, attempts, max_attempts, locked_by, workflow_id, claims in tx.all(
         ORPHANED, _orphan_params(tx, now, policy)
     ):
         held = {
@@ -421,18 +447,16 @@ def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
             "now": stamp,
             "error": LEASE_LOST,
         }
-        types[job_id] = job_type
-        if attempts >= max_attempts:
-            if tx.rowcount(FAIL, held) == 1:
-                tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
-                tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
-                dead.append(job_id)
-            elif tx.rowcount(STOP_ON_REQUEST, {**held, "error": f"cancelled on request ({LEASE_LOST})"}) == 1:
-                cancelled.append(job_id)
-        elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
+        if attempts >= max_attempts and tx.rowcount(FAIL, held) == 1:
+            tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
+            tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
+            outcome = DEAD_LETTERED
+        elif attempts < max_attempts and tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
             tx.execute(RECORD_FAILURE, {**held, "outcome": "rescued"})
-            requeued.append(job_id)
+            outcome = REQUEUED
         elif tx.rowcount(STOP_ON_REQUEST, {**held, "error": f"cancelled on request ({LEASE_LOST})"}) == 1:
-            cancelled.append(job_id)
-    taken = requeued + dead + cancelled
-    return Rescue(requeued, dead, cancelled, {job_id: types[job_id] for job_id in taken})
+            outcome = CANCELLED
+        else:
+            continue
+        taken.append(RescuedJob(job_id, job_type, attempts, workflow_id, locked_by, outcome))
+    return Rescue(taken)
