@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 from shared.db import Tx
+from shared.db.tx import Row
 from tests.model.model import (
     COMPLETED,
     CONCURRENCY_LIMITED,
@@ -18,18 +19,20 @@ from tests.model.model import (
 
 JOB_COLUMNS = (
     "id, type, status, priority, claim_priority, attempts, max_attempts, scheduled_at, idempotency_key, "
-    "workflow_id, parent_id, concurrency_key, locked_by, locked_at, completed_at, cancel_requested"
+    "workflow_id, parent_id, concurrency_key, locked_by, locked_at, completed_at, cancel_requested, claims"
 )
+STATUS, LOCKED_BY, CLAIMS = 2, 12, 16  # positions in JOB_COLUMNS
 
 
-def check_jobs(tx: Tx, model: QueueModel) -> None:
+def check_jobs(tx: Tx, model: QueueModel) -> list[Row]:
+    """Every job as the model has it; returns the rows for the other checks."""
     rows = tx.all(f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY seq")
     # Nothing vanishes (but completed jobs by cleanup), nothing appears, and the enqueue order the
     # claims' FIFO relies on is the order in which the jobs were enqueued.
     assert [r[0] for r in rows] == [j.id for j in model.by_order()], "jobs differ from the model's, or their order"
     for row in rows:
         (job_id, kind, status, priority, claim_priority, attempts, max_attempts, scheduled_at, key) = row[:9]
-        (workflow, parent, concurrency_key, locked_by, locked_at, completed_at, cancel_requested) = row[9:]
+        (workflow, parent, concurrency_key, locked_by, locked_at, completed_at, cancel_requested) = row[9:16]
         job = model.jobs[job_id]
         assert status in ("pending", "processing", "completed", "failed", "cancelled"), row
         expected = (job.type, job.status.value, job.priority, job.claim_priority, job.attempts, job.max_attempts)
@@ -52,12 +55,13 @@ def check_jobs(tx: Tx, model: QueueModel) -> None:
             assert not cancel_requested, f"a job asked to cancel is waiting to run again: {row}"
         if status == COMPLETED:
             assert tx.dt_or_none(completed_at) == job.completed_at, (row, job)
+    return rows
 
 
-def check_leases(tx: Tx, model: QueueModel) -> None:
+def check_leases(rows: list[Row], model: QueueModel) -> None:
     """At most one claim token in any worker's hands passes the core's fence for a job, and a
     processing job's is the one the model says holds the lease."""
-    held = {r[0]: (r[1], r[2]) for r in tx.all("SELECT id, locked_by, claims FROM jobs WHERE status = 'processing'")}
+    held = {r[0]: (r[LOCKED_BY], r[CLAIMS]) for r in rows if r[STATUS] == PROCESSING}
     passing: Counter[str] = Counter()
     for _, token in model.tokens():
         if held.get(token.job.id) == (token.job.locked_by, token.job.claims):
@@ -87,7 +91,10 @@ def check_limits(tx: Tx, model: QueueModel) -> None:
                 assert inside <= rate.limit, f"{inside} starts of {kind} within {window} before {start}"
 
 
-def check_dead_letters(tx: Tx, model: QueueModel) -> None:
+def check_dead_letters(tx: Tx, rows: list[Row], model: QueueModel) -> None:
+    """The dead-letter queue as the model has it (learning the ids of new entries); every failed
+    job has an entry."""
+    jobs = rows
     rows = tx.all("SELECT id, original_job_id, reviewed FROM dead_letter_jobs")
     stored = Counter((job_id, bool(reviewed)) for _, job_id, reviewed in rows)
     expected = Counter((entry.job_id, entry.reviewed) for entry in model.dead)
@@ -98,7 +105,7 @@ def check_dead_letters(tx: Tx, model: QueueModel) -> None:
             continue
         entry = next(e for e in model.dead if e.job_id == job_id and e.id is None)
         entry.id = dead_id
-    failed = {r[0] for r in tx.all("SELECT id FROM jobs WHERE status = 'failed'")}
+    failed = {r[0] for r in jobs if r[STATUS] == FAILED}
     assert failed <= {job_id for _, job_id, _ in rows}, "a failed job without a dead letter"
     assert all(j.status == FAILED for j in model.jobs.values() if j.id in failed)
 
@@ -113,7 +120,7 @@ def check_bookkeeping(tx: Tx, model: QueueModel) -> None:
     assert {r[0] for r in tx.all("SELECT type FROM queue_pauses")} == model.paused
 
 
-def check_schedule(tx: Tx, model: QueueModel, schedule_id: str) -> None:
+def check_schedule(tx: Tx, rows: list[Row], model: QueueModel, schedule_id: str) -> None:
     schedule = model.schedule
     if schedule is None:
         return
@@ -122,14 +129,14 @@ def check_schedule(tx: Tx, model: QueueModel, schedule_id: str) -> None:
     assert (tx.dt(row[0]), bool(row[1]), row[2]) == (schedule.next_run_at, schedule.active, schedule.last_job_id)
     ticks = {tx.dt(r[0]) for r in tx.all("SELECT fire_at FROM cron_runs WHERE schedule_id = :id", {"id": schedule_id})}
     assert ticks == schedule.fired, "cron ticks differ from the model's"
-    keys = Counter(r[0] for r in tx.all("SELECT idempotency_key FROM jobs WHERE idempotency_key LIKE 'cron:%'"))
+    keys = Counter(r[8] for r in rows if r[8] and r[8].startswith("cron:"))
     assert all(count == 1 for count in keys.values()), f"a cron tick enqueued twice: {keys}"
 
 
 def check_all(tx: Tx, model: QueueModel, schedule_id: str) -> None:
-    check_jobs(tx, model)
-    check_leases(tx, model)
+    rows = check_jobs(tx, model)
+    check_leases(rows, model)
     check_limits(tx, model)
-    check_dead_letters(tx, model)
+    check_dead_letters(tx, rows, model)
     check_bookkeeping(tx, model)
-    check_schedule(tx, model, schedule_id)
+    check_schedule(tx, rows, model, schedule_id)

@@ -9,8 +9,8 @@ own clock: every core call gets the model's `now`. Rules:
 - workers: claim (several workers, batch sizes); finish a held job (complete; complete with
   children; complete with follow-up work that fails; fail; fail for good; hand back), the worker's
   round (settle then claim in one transaction), replay a round (a commit it could not confirm),
-  heartbeat, stop, stop the jobs an operator asked to cancel; a worker that lost its lease
-  settling late is the same rule with a stale token;
+  a worker that lost its lease reporting late, heartbeat, stop, stop the jobs an operator asked to
+  cancel;
 - rescue (lease expired, three missed beats, a stopped worker);
 - operators: cancel, pause or resume a type, retry a dead letter, retry a job now;
 - maintenance: cron tick, pause or resume the schedule, aging, cleanup of completed jobs;
@@ -201,6 +201,12 @@ class QueueMachine(RuleBasedStateMachine):
             )
         self._expect_enqueued(spec, job_id)
 
+    @initialize(batch=st.lists(specs, max_size=8))
+    def backlog(self, batch: list[Spec]) -> None:
+        """Work waiting before the first worker starts."""
+        if batch:
+            self.enqueue_batch(batch)
+
     @rule(batch=st.lists(specs, min_size=1, max_size=4))
     def enqueue_batch(self, batch: list[Spec]) -> None:
         with self.db.write() as tx:
@@ -332,6 +338,15 @@ class QueueMachine(RuleBasedStateMachine):
         with self.db.write() as tx:
             self._settle(tx, worker, [(token, ending)])
 
+    @precondition(lambda self: any(not self.model.holds(token) for _, token in self.model.tokens()))
+    @rule(data=st.data(), ending=st.sampled_from(ENDINGS))
+    def finish_late(self, data: st.DataObject, ending: str) -> None:
+        """A worker that lost its lease (rescued, perhaps claimed again since) reports its outcome."""
+        stale = [(worker, token) for worker, token in self.model.tokens() if not self.model.holds(token)]
+        worker, token = data.draw(st.sampled_from(stale), label="stale token")
+        with self.db.write() as tx:
+            self._settle(tx, worker, [(token, ending)])
+
     @rule(worker=st.sampled_from(WORKERS), data=st.data(), want=st.integers(0, 3))
     def round(self, worker: str, data: st.DataObject, want: int) -> None:
         """What a worker's pump does: settle what finished, then claim, in one transaction."""
@@ -377,19 +392,17 @@ class QueueMachine(RuleBasedStateMachine):
     def stop_on_request(self, data: st.DataObject) -> None:
         """A worker stops the running jobs an operator asked to cancel."""
         worker = data.draw(st.sampled_from([w for w in WORKERS if self.model.cancel_requests(w)]))
-        with self.db.read() as tx:
-            asked = set(store.cancel_requests(tx, worker))
-        assert asked == self.model.cancel_requests(worker)
-        chosen = [(t, "cancelled") for t in self.model.held[worker] if t.job.id in asked and self.model.holds(t)]
         with self.db.write() as tx:
+            asked = set(store.cancel_requests(tx, worker))
+            assert asked == self.model.cancel_requests(worker)
+            chosen = [(t, "cancelled") for t in self.model.held[worker] if t.job.id in asked and self.model.holds(t)]
             self._settle(tx, worker, chosen)
 
     @rule()
     def rescue(self) -> None:
         orphans = self.model.orphans()
-        with self.db.read() as tx:
-            assert store.has_orphans(tx, self.now, self.policy) == bool(orphans)
         with self.db.write() as tx:
+            assert store.has_orphans(tx, self.now, self.policy) == bool(orphans)
             rescued = store.rescue(tx, self.now, self.policy)
         requeued, dead, cancelled = [], [], []
         for job in orphans:
@@ -407,9 +420,12 @@ class QueueMachine(RuleBasedStateMachine):
     # ---- operators ---------------------------------------------------------------------------
 
     @precondition(lambda self: bool(self.model.jobs))
-    @rule(data=st.data())
-    def cancel(self, data: st.DataObject) -> None:
-        job = data.draw(st.sampled_from(self.model.by_order()), label="job")
+    @rule(data=st.data(), running=st.booleans())
+    def cancel(self, data: st.DataObject, running: bool) -> None:
+        """Cancel a job; a running one (asked to stop) half the time, when there is one."""
+        jobs = self.model.by_order()
+        pool = [j for j in jobs if j.status == PROCESSING] if running else []
+        job = data.draw(st.sampled_from(pool or jobs), label="job")
         outcome: operations.CancelOutcome | None
         try:
             with self.db.write() as tx:
@@ -487,9 +503,8 @@ class QueueMachine(RuleBasedStateMachine):
         schedule = self.model.schedule
         assert schedule is not None
         due = schedule.active and schedule.next_run_at <= self.now
-        with self.db.read() as tx:
-            assert cron.has_due(tx, self.now) == due
         with self.db.write() as tx:
+            assert cron.has_due(tx, self.now) == due
             fired = cron.tick(tx, TYPES, self.now)
         if not due:
             assert fired == []
@@ -534,9 +549,8 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule()
     def age(self) -> None:
-        with self.db.read() as tx:
-            waiting = aging.has_aged(tx, self.now, AGING.total_seconds())
         with self.db.write() as tx:
+            waiting = aging.has_aged(tx, self.now, AGING.total_seconds())
             promoted = aging.age(tx, self.now, AGING.total_seconds())
         expected = self.model.age()
         assert promoted == expected
@@ -552,10 +566,21 @@ class QueueMachine(RuleBasedStateMachine):
 
     # ---- time --------------------------------------------------------------------------------
 
-    @rule(seconds=st.sampled_from([0.001, 1.0, 3.0, 6.0, 16.0, 31.0, 61.0, 300.0, 3600.0, 86400.0]))
+    # Steps on both sides of the limits: three missed beats (15 s), the lease (60 s), the rate
+    # window (10 s), the aging period (30 s); then minutes to a day (cron ticks, cleanup, pruning).
+    @rule(seconds=st.sampled_from([0.001, 1.0, 9.999, 10.001, 14.999, 15.001, 30.0, 59.999, 60.001, 300.0, 86400.0]))
     def clock_forward(self, seconds: float) -> None:
-        self.model.now += timedelta(seconds=seconds)
-        self.model.high_water = max(self.model.high_water, self.model.now)
+        self._move_to(self.now + timedelta(seconds=seconds))
+
+    @precondition(lambda self: self.model.schedule is not None and self.model.schedule.next_run_at > self.now)
+    @rule()
+    def clock_to_next_cron_tick(self) -> None:
+        assert self.model.schedule is not None
+        self._move_to(self.model.schedule.next_run_at)
+
+    def _move_to(self, moment: datetime) -> None:
+        self.model.now = moment
+        self.model.high_water = max(self.model.high_water, moment)
 
     @rule(seconds=st.sampled_from([0.001, 1.0, 5.0, 30.0]))
     def clock_back(self, seconds: float) -> None:
@@ -568,11 +593,7 @@ class QueueMachine(RuleBasedStateMachine):
     def tables_match_the_model(self) -> None:
         with self.db.read() as tx:
             check_all(tx, self.model, SCHEDULE)
-
-    @invariant()
-    def idle_reads_match_the_model(self) -> None:
-        """The reads an idle worker makes before it takes the write lock."""
-        with self.db.read() as tx:
+            # and the reads an idle worker makes before it takes the write lock
             due = store.has_due_work(tx, self.now, except_paused=True)
             next_at = store.next_due_at(tx)
         assert due == bool(self.model.eligible())

@@ -1,37 +1,46 @@
 """Model-based test of the queue core (Hypothesis stateful testing) on SQLite and PostgreSQL.
 
-The default run is small and derandomized, so CI is fast and reproducible. A long exploration:
+Profiles, chosen with HYPOTHESIS_PROFILE:
 
-    HYPOTHESIS_PROFILE=long python -m pytest tests/model -p no:timeout
+- `default` (CI): 250 derandomized runs of up to 80 steps, the same on every machine; a failure
+  prints its whole run, unshrunk (shrinking steps that each touch a database can take minutes);
+- `shrink`: the same runs, and a failure is shrunk to a minimal one (use it on a CI failure);
+- `long`: random runs, 2,000 of up to 100 steps, shrunk, with failures kept in .hypothesis/ and
+  replayed first next time. Without a time limit:
 
-(random seeds, far more and longer runs; failures are kept in .hypothesis/ and replayed first).
+      HYPOTHESIS_PROFILE=long python -m pytest tests/model -o timeout=0
 """
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from shared.db import Database
 from tests.model.machine import QueueMachine
 
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
+CI = settings(
+    max_examples=250,
+    stateful_step_count=80,
+    derandomize=True,  # the same steps on every run: CI is reproducible
+    database=None,
+    deadline=None,  # a step's time depends on the machine and the database, not on the code under test
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=NO_SHRINK,
+)
 PROFILES = {
-    "default": settings(
-        max_examples=150,
-        stateful_step_count=60,
-        derandomize=True,  # the same steps on every run: CI is reproducible
-        database=None,
-        deadline=None,  # a step's time depends on the machine, not on the code under test
-        suppress_health_check=[HealthCheck.too_slow],
-    ),
+    "default": CI,
+    "shrink": settings(CI, phases=tuple(Phase)),
     "long": settings(
+        CI,
         max_examples=2000,
         stateful_step_count=100,
         derandomize=False,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
+        database=settings().database,
+        phases=tuple(Phase),
     ),
 }
 
