@@ -106,3 +106,23 @@ def payment_payload(settings: Settings, key: str) -> object:
     finally:
         providers.dispose()
     return json.loads(payload)
+
+
+def test_a_request_that_lost_its_claim_saves_nothing_and_voids_its_payment(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """A claim taken over (its request seemed dead) fences the old request out: its order is rolled
+    back and its authorisation voided, so the key still stands for at most one order."""
+    with slow_shop(settings, tmp_path) as (client, background):
+        first: Future[httpx.Response] = background.submit(post, client, "checkout-9")
+        wait_until(lambda: held(db, "checkout-9"), timeout=10, what="the first request to claim its key")
+        execute(db, "UPDATE idempotent_requests SET locked_by = 'a-later-request' WHERE key = 'checkout-9'")
+        fenced = first.result(timeout=30)
+
+    assert fenced.status_code == 409, fenced.text
+    assert fenced.json()["error"]["code"] == "IDEMPOTENCY_REQUEST_IN_FLIGHT"
+    assert scalar(db, "SELECT COUNT(*) FROM orders") == 0
+    assert scalar(db, "SELECT stock FROM products WHERE id = 'prod-3'") == 25
+    assert query(db, "SELECT locked_by, status_code FROM idempotent_requests") == [("a-later-request", None)]
+    charge, void = sorted(key for _, key, _, _ in delivered(settings, "payment"))
+    assert void == "void:" + charge.removeprefix("charge:")
