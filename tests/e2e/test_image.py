@@ -14,6 +14,7 @@ BUILD_CONTEXT = (
     "Dockerfile",
     ".dockerignore",
     "pyproject.toml",
+    "requirements",
     "alembic.ini",
     "migrations",
     "shared",
