@@ -4,6 +4,7 @@ of the same dependency layer."""
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,3 +77,45 @@ def test_a_code_only_change_reuses_the_dependency_layer(shop_image: str, tmp_pat
         docker("image", "rm", "-f", *tags, check=False)
         prune_untagged()
     assert untagged_images() == []  # the builds left nothing untagged behind
+
+
+def files_holding(tag: str, text: str) -> subprocess.CompletedProcess[str]:
+    """grep every file of the image for `text` (as root, so no directory is unreadable; the
+    kernel's /proc, /sys and /dev aside): exit 1 and no output when no file holds it."""
+    grep = ["grep", "-rlF", text, "/", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev"]
+    return docker("run", "--rm", "--user", "0", "--entrypoint", grep[0], tag, *grep[1:], check=False, timeout=300)
+
+
+def test_nothing_secret_in_the_build_context_reaches_the_image(shop_image: str, tmp_path: Path) -> None:
+    """A checkout holds more than the code: settings with tokens, databases, git metadata, tests.
+    None of it is in the image, in a file, its environment or its build history."""
+    canary = f"canary-{secrets.token_hex(12)}"
+    context = copy_context(tmp_path / "context")
+    planted = {
+        ".env": f"ADMIN_TOKEN={canary}\n",
+        ".env.production": f"ADMIN_TOKEN={canary}\n",
+        "shared/.env": f"ADMIN_TOKEN={canary}\n",  # beside code the image does copy
+        "api/local.db": canary,
+        "shared/shop.sqlite3": canary,
+        "data/shop.db": canary,
+        ".git/config": f"[credential]\n\thelper = store {canary}\n",
+        "tests/conftest.py": f"TOKEN = {canary!r}\n",
+    }
+    for name, text in planted.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_text(text)
+    tag = "shopqueue-e2e:canary"
+    try:
+        build(context, tag)
+        search = files_holding(tag, canary)
+        control = files_holding(tag, "def place_order(")
+        environment = docker("run", "--rm", "--entrypoint", "env", tag).stdout
+        history = docker("history", "--no-trunc", tag).stdout
+        config = docker("image", "inspect", tag).stdout
+    finally:
+        docker("image", "rm", "-f", tag, check=False)
+        prune_untagged()
+    assert (search.returncode, search.stdout) == (1, ""), search.stdout + search.stderr  # 1: no match
+    assert canary not in environment + history + config
+    assert "ADMIN_TOKEN" not in environment  # no token of any value is baked into the image
+    assert "/app/shared/shop/orders.py" in control.stdout  # the same search does find what is there
