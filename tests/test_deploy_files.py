@@ -26,7 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "python:3.11-slim-bookworm"
 DB_URL = "sqlite:////data/shop.db"
 APP_SERVICES = ("migrate", "api", "worker")
-TEST_COMMAND = "python3 -m venv .venv && .venv/bin/python -m pip install -e '.[test]' && .venv/bin/python -m pytest"
+# The test tools from the hash-checked lock, then the project itself without resolving anything more.
+TEST_COMMAND = (
+    "python3 -m venv .venv"
+    " && .venv/bin/python -m pip install --require-hashes -r requirements/test.lock"
+    " && .venv/bin/python -m pip install --no-deps --no-build-isolation -e ."
+    " && .venv/bin/python -m pytest"
+)
 SETTINGS = [name.upper() for name in Settings.__struct_fields__]
 
 Compose = dict[str, Any]
