@@ -82,7 +82,7 @@ def writable(directory):
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({
     "uid": os.getuid(),
-    "writable": {d: writable(d) for d in ("/", "/app", "/opt/venv", "/etc", "/tmp", "/data")},
+    "writable": {d: writable(d) for d in ("/", "/app", "/opt/venv", "/etc", "/var/tmp", "/tmp", "/data")},
     "capabilities": status["CapEff"].strip(),
     "no_new_privileges": status["NoNewPrivs"].strip(),
 }))
@@ -102,7 +102,16 @@ def test_every_container_is_unprivileged_on_a_read_only_root(bundle: Bundle) -> 
         probe = json.loads(bundle.exec(service, "python", "-c", _PRIVILEGE_PROBE))
         assert probe == {
             "uid": 10001,
-            "writable": {"/": False, "/app": False, "/opt/venv": False, "/etc": False, "/tmp": True, "/data": True},
+            # /var/tmp is writable by anyone on a writable root: read_only is what closes it
+            "writable": {
+                "/": False,
+                "/app": False,
+                "/opt/venv": False,
+                "/etc": False,
+                "/var/tmp": False,
+                "/tmp": True,
+                "/data": True,
+            },
             "capabilities": "0000000000000000",
             "no_new_privileges": "1",
         }, service
