@@ -74,9 +74,9 @@ def test_stock_gone_while_the_payment_was_authorised_voids_it_and_the_refusal_is
     with slow_shop(settings, tmp_path) as (client, background):
         first: Future[httpx.Response] = background.submit(post, client, "checkout-8")
         wait_until(lambda: held(db, "checkout-8"), timeout=10, what="the first request to claim its key")
-        # The quote (one read) follows the claim at once; the payment then takes 2 s. Meanwhile the
-        # last units go elsewhere.
-        time.sleep(0.5)
+        # The quote (one read) follows the claim at once, then the payment takes 2 s: halfway through,
+        # the last units go elsewhere.
+        time.sleep(1.0)
         execute(db, "UPDATE products SET stock = 0 WHERE id = 'prod-3'")
         refused = first.result(timeout=30)
         retry = post(client, "checkout-8")
