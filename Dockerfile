@@ -3,25 +3,19 @@
 # mounts, nothing pulled but the base image.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- requirements: the dependency list of pyproject.toml, and nothing else from it ---------------
-FROM ${PYTHON_IMAGE} AS requirements
-# Every stage carries the label, so what a rebuild leaves untagged can be pruned by it.
-LABEL com.shopqueue.image=build
-WORKDIR /src
-COPY pyproject.toml ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(*deps, sep=chr(10))" \
-        > /src/requirements.txt
-
-# --- build: a venv with the runtime dependencies --------------------------------------------------
-# The install layer is keyed on requirements.txt's content, so it is reused after any change that
-# leaves [project].dependencies alone (code, tests, even tool settings in pyproject.toml).
+# --- build: a venv with the runtime dependencies, exactly as locked -------------------------------
+# requirements/runtime.lock (scripts/lock.sh) pins every package, dependencies of dependencies
+# included, with the sha256 of each file: pip refuses anything else (--require-hashes), and
+# --no-deps makes sure nothing outside the lock comes along. The install layer is keyed on the
+# lock's content, so it is reused after any change that leaves the dependencies alone.
 FROM ${PYTHON_IMAGE} AS build
+# Every stage carries the label, so what a rebuild leaves untagged can be pruned by it.
 LABEL com.shopqueue.image=build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
-COPY --from=requirements /src/requirements.txt /opt/requirements.txt
+COPY requirements/runtime.lock /opt/runtime.lock
 # pip and setuptools are only needed to build the venv; the runtime image does without them.
-RUN /opt/venv/bin/pip install --no-cache-dir -r /opt/requirements.txt \
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r /opt/runtime.lock \
  && /opt/venv/bin/pip uninstall --yes pip setuptools
 
 # --- runtime --------------------------------------------------------------------------------------

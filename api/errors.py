@@ -33,6 +33,7 @@ from shared.shop.errors import (
     InvalidRequestError,
     NotFoundError,
     PaymentDeclinedError,
+    RequestInFlightError,
 )
 
 logger = get_logger(__name__)
@@ -43,7 +44,10 @@ DOMAIN_STATUS: Mapping[type[DomainError], HTTPStatus] = {
     NotFoundError: HTTPStatus.NOT_FOUND,
     InsufficientStockError: HTTPStatus.CONFLICT,
     IdempotencyConflictError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    RequestInFlightError: HTTPStatus.CONFLICT,
 }
+# The first request with this Idempotency-Key takes about as long as a payment: try again shortly.
+IN_FLIGHT_HEADERS = {"Retry-After": "1"}
 
 # Input the queue and the operator's actions refuse (shared.queue, shared.admin): status and code.
 QUEUE_ERRORS: Mapping[type[InputError], tuple[HTTPStatus, str]] = {
@@ -67,6 +71,16 @@ HTTP_CODES: Mapping[int, str] = {
 INTERNAL_MESSAGE = "an unexpected error occurred; it has been logged"
 
 
+def error_body(code: str, message: str, details: Iterable[FieldError] = ()) -> ErrorBody:
+    return ErrorBody(
+        error=ErrorInfo(
+            code=code,
+            message=message,
+            details=[ErrorDetail(field=d.field, message=d.message) for d in details],
+        )
+    )
+
+
 def error_response(
     status: int,
     code: str,
@@ -74,19 +88,16 @@ def error_response(
     details: Iterable[FieldError] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response[ErrorBody]:
-    body = ErrorBody(
-        error=ErrorInfo(
-            code=code,
-            message=message,
-            details=[ErrorDetail(field=d.field, message=d.message) for d in details],
-        )
-    )
-    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Response(error_body(code, message, details), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def domain_status(exc: DomainError) -> HTTPStatus:
+    return next((DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), HTTPStatus.BAD_REQUEST)
 
 
 def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
-    status = next((DOMAIN_STATUS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_STATUS), HTTPStatus.BAD_REQUEST)
-    return error_response(status, exc.code, exc.message, exc.details)
+    headers = IN_FLIGHT_HEADERS if isinstance(exc, RequestInFlightError) else None
+    return error_response(domain_status(exc), exc.code, exc.message, exc.details, headers)
 
 
 def handle_queue_error(_: Request[Any, Any, Any], exc: InputError) -> Response[ErrorBody]:

@@ -26,7 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "python:3.11-slim-bookworm"
 DB_URL = "sqlite:////data/shop.db"
 APP_SERVICES = ("migrate", "api", "worker")
-TEST_COMMAND = "python3 -m venv .venv && .venv/bin/python -m pip install -e '.[test]' && .venv/bin/python -m pytest"
+# The test tools from the hash-checked lock, then the project itself without resolving anything more.
+TEST_COMMAND = (
+    "python3 -m venv .venv"
+    " && .venv/bin/python -m pip install --require-hashes -r requirements/test.lock"
+    " && .venv/bin/python -m pip install --no-deps --no-build-isolation -e ."
+    " && .venv/bin/python -m pytest"
+)
 SETTINGS = [name.upper() for name in Settings.__struct_fields__]
 
 Compose = dict[str, Any]
@@ -147,14 +153,17 @@ def _copy_sources(arguments: str) -> list[str]:
 
 
 def dockerfile_dependency_layer_before_code(dockerfile: str) -> list[str]:
-    """pip installs from pyproject's dependency list (tomllib) before any code is copied."""
+    """pip installs the hash-locked runtime dependencies, and nothing else, before any code is copied."""
     steps = instructions(dockerfile)
     installs = [i for i, (kw, rest) in enumerate(steps) if kw == "RUN" and "pip install" in rest]
     if not installs:
         return ["no pip install"]
     problems = []
-    if not any(kw == "RUN" and "tomllib" in rest for kw, rest in steps[: installs[0]]):
-        problems.append("the dependency list is not read from pyproject.toml with tomllib")
+    if not any(kw == "COPY" and "requirements/runtime.lock" in rest for kw, rest in steps[: installs[0]]):
+        problems.append("requirements/runtime.lock is not copied before the install")
+    for i in installs:
+        if not all(flag in steps[i][1] for flag in ("--require-hashes", "--no-deps", "runtime.lock")):
+            problems.append(f"pip install is not `--require-hashes --no-deps -r ...runtime.lock`: {steps[i][1]}")
     code = {".", "api", "worker", "shared", "migrations"}
     code_copies = [
         i
@@ -353,6 +362,24 @@ def compose_passes_log_format_json(doc: Compose) -> list[str]:
     ]
 
 
+def compose_hardened(doc: Compose) -> list[str]:
+    """Read-only root filesystem with an in-memory /tmp, no capabilities, no privilege escalation."""
+    problems = []
+    for name in APP_SERVICES:
+        service = _services(doc).get(name, {})
+        if service.get("read_only") is not True:
+            problems.append(f"{name}: the root filesystem is not read_only")
+        if "/tmp" not in (service.get("tmpfs") or []):
+            problems.append(f"{name}: no tmpfs at /tmp")
+        if service.get("cap_drop") != ["ALL"]:
+            problems.append(f"{name}: cap_drop is {service.get('cap_drop')!r}, not [ALL]")
+        if service.get("cap_add"):
+            problems.append(f"{name}: adds capabilities {service['cap_add']!r}")
+        if "no-new-privileges:true" not in (service.get("security_opt") or []):
+            problems.append(f"{name}: no-new-privileges is not set")
+    return problems
+
+
 COMPOSE_RULES: list[Callable[[Compose], list[str]]] = [
     compose_has_the_three_services,
     compose_one_local_image,
@@ -365,6 +392,7 @@ COMPOSE_RULES: list[Callable[[Compose], list[str]]] = [
     compose_api_port_on_loopback,
     compose_healthchecks,
     compose_passes_log_format_json,
+    compose_hardened,
 ]
 
 # --- .env.example, README, .ci/run -----------------------------------------------------------------
@@ -478,6 +506,11 @@ DOCKERFILE_BREAKS: list[tuple[Callable[[str], list[str]], Callable[[str], str]]]
         dockerfile_dependency_layer_before_code,
         lambda text: text.replace("FROM ${PYTHON_IMAGE} AS build\n", "FROM ${PYTHON_IMAGE} AS build\nCOPY . /src\n"),
     ),
+    (dockerfile_dependency_layer_before_code, _sub(r"--require-hashes ", "")),
+    (
+        dockerfile_dependency_layer_before_code,
+        _sub(r"^COPY requirements/runtime\.lock .*$", "COPY pyproject.toml /opt/"),
+    ),
     (dockerfile_writes_the_console_scripts, _sub(r"from shared\.cli import main", "from shared.cli import cli")),
 ]
 
@@ -541,6 +574,11 @@ COMPOSE_BREAKS: list[tuple[Callable[[Compose], list[str]], Callable[[Compose], N
     (compose_healthchecks, _drop("api", "healthcheck")),
     (compose_healthchecks, _drop("worker", "healthcheck")),
     (compose_passes_log_format_json, _set_env("worker", "LOG_FORMAT", "console")),
+    (compose_hardened, _set("migrate", "read_only", False)),
+    (compose_hardened, _drop("worker", "tmpfs")),
+    (compose_hardened, _set("api", "cap_add", ["NET_BIND_SERVICE"])),
+    (compose_hardened, _drop("api", "cap_drop")),
+    (compose_hardened, _set("worker", "security_opt", [])),
 ]
 
 

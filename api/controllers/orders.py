@@ -34,7 +34,11 @@ IdempotencyKey = Annotated[
         required=False,
         min_length=1,
         max_length=255,
-        description="Makes retries safe: a repeat with the same key and body returns the first response.",
+        description=(
+            "Makes retries safe: a repeat with the same key and body gets the first answer again (the order, "
+            "or its refusal: 402, 409 INSUFFICIENT_STOCK); while the first is still running, 409 "
+            "IDEMPOTENCY_REQUEST_IN_FLIGHT."
+        ),
     ),
 ]
 
@@ -134,7 +138,7 @@ def _render(placed: orders.OrderDetails) -> bytes:
 
 
 def replay(stored: StoredResponse) -> Response[Any]:
-    """The first response to this Idempotency-Key, byte for byte."""
+    """The first answer to this Idempotency-Key (an order or a refusal), byte for byte."""
     return Response(
         stored.body,
         status_code=stored.status_code,

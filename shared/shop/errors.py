@@ -31,6 +31,12 @@ class IdempotencyConflictError(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
 
 
+class RequestInFlightError(DomainError):
+    """Another request with the same Idempotency-Key is still running; retry once it has answered."""
+
+    code = "IDEMPOTENCY_REQUEST_IN_FLIGHT"
+
+
 __all__ = [
     "DomainError",
     "FieldError",
@@ -39,4 +45,5 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "PaymentDeclinedError",
+    "RequestInFlightError",
 ]

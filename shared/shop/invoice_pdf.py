@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.clock import to_api
 from shared.money import line_amount
+from shared.shop.order_store import Order
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class InvoiceData:
     created_at: str
     lines: list[InvoiceLine]
     total: Decimal
+
+
+def invoice_data(order: Order, names: dict[str, str]) -> InvoiceData:
+    """What an order's invoice shows: its stored lines and total, each product by its name."""
+    lines = [
+        InvoiceLine(i.product_id, names.get(i.product_id, i.product_id), i.quantity, i.unit_price) for i in order.items
+    ]
+    return InvoiceData(order.id, order.user_id, to_api(order.created_at) or "", lines, order.total)
 
 
 def _latin1(text: str) -> str:

@@ -18,14 +18,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-from shared.clock import Clock, to_api
+from shared.clock import Clock
 from shared.db import Database
 from shared.queue import JobContext, JobRegistry, PermanentJobError, Priority, WorkerEnv
 from shared.queue.limits import ConcurrencyLimit, RateLimit
 from shared.services.providers import Providers
 from shared.services.simulation import Simulator
 from shared.shop import reports
-from shared.shop.invoice_pdf import InvoiceData, InvoiceLine, render_invoice
+from shared.shop.invoice_pdf import invoice_data, render_invoice
 from shared.shop.invoices import invoice_path
 from shared.shop.order_store import Order, load_order, product_names
 
@@ -123,12 +123,7 @@ async def generate_invoice(ctx: Ctx, payload: OrderRef) -> None:
     key = f"invoice:{order.id}"
 
     async def render_and_store() -> None:
-        lines = [
-            InvoiceLine(i.product_id, names.get(i.product_id, i.product_id), i.quantity, i.unit_price)
-            for i in order.items
-        ]
-        invoice = InvoiceData(order.id, order.user_id, to_api(order.created_at) or "", lines, order.total)
-        content = await asyncio.to_thread(render_invoice, invoice)
+        content = await asyncio.to_thread(render_invoice, invoice_data(order, names))
         path = invoice_path(ctx.resources.data_dir, order.id)
         await ctx.resources.providers.render_pdf(key=key, job_id=ctx.job.id, path=path, content=content)
 

@@ -4,15 +4,21 @@ Placing an order: validate and quote (a read), authorise the payment (a remote c
 outside any transaction), then ONE short write unit takes stock, saves the order and its items at
 current prices and enqueues the order's jobs. If the stock ran out in between, the authorisation
 is voided and the order refused.
+
+With an idempotency key (the caller's `Replays`), the key is claimed before anything else, so a
+second request with it is refused while the first runs; the first request's answer, the order or
+a refusal of it (card declined, stock short), is stored and replayed to every later request.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from shared.clock import Clock
 from shared.db import Database, Tx
@@ -25,7 +31,13 @@ from shared.queue.status import JobStatus
 from shared.services.providers import CardDeclinedError, Providers
 from shared.shop import jobs
 from shared.shop.catalog import products_by_id
-from shared.shop.errors import InvalidRequestError, NotFoundError, PaymentDeclinedError
+from shared.shop.errors import (
+    DomainError,
+    InsufficientStockError,
+    InvalidRequestError,
+    NotFoundError,
+    PaymentDeclinedError,
+)
 from shared.shop.invoices import invoice_path
 from shared.shop.order_store import (
     Order,
@@ -52,13 +64,26 @@ class PlaceOrder:
 class Replays(Protocol[T_co]):
     """The caller's memory of earlier answers to the same request (the API's Idempotency-Key).
 
-    `find` runs before anything is done and again inside the write unit; `record` runs inside the
-    write unit, so the answer is stored exactly when the order is.
+    Each method is a write unit of its own, or part of one: `claim` runs first and returns the
+    earlier answer, or takes the key for this request (raising RequestInFlightError while another
+    request holds it). Then exactly one of `record` (inside the order's write unit, so the answer
+    is stored exactly when the order is), `refuse` (a refusal worth remembering) or `release` (the
+    request was wrong or failed unexpectedly: a retry may run again). All three act only while this
+    request still holds the key, and `record` raises RequestInFlightError if it does not.
     """
 
-    def find(self, tx: Tx) -> T_co | None: ...
+    def claim(self, tx: Tx) -> T_co | None: ...
 
     def record(self, tx: Tx, placed: OrderDetails) -> None: ...
+
+    def refuse(self, tx: Tx, refusal: DomainError) -> None: ...
+
+    def release(self, tx: Tx) -> None: ...
+
+
+# Refusals that depend on the moment, not on the request: a retry gets the same answer, as
+# payment APIs do. Everything else (invalid input, unknown products) leaves the key free.
+REMEMBERED_REFUSALS = (PaymentDeclinedError, InsufficientStockError)
 
 
 @dataclass(frozen=True)
@@ -117,15 +142,33 @@ async def place_order(
     request_id: str | None = None,
 ) -> Placed[T]:
     check_lines(command.lines)
+    if replays is None:
+        return Placed(await _place(db, providers, command, clock=clock, replays=None, request_id=request_id), None)
+    earlier = await db.run_write(replays.claim)
+    if earlier is not None:
+        return Placed(None, earlier)
+    try:
+        placed = await _place(db, providers, command, clock=clock, replays=replays, request_id=request_id)
+    except REMEMBERED_REFUSALS as refusal:
+        await db.run_write(functools.partial(replays.refuse, refusal=refusal))
+        raise
+    except BaseException:
+        with contextlib.suppress(Exception):  # if this fails too, the claim expires on its own
+            await db.run_write(replays.release)
+        raise
+    return Placed(placed, None)
 
-    def read(tx: Tx) -> tuple[T | None, Decimal]:
-        stored = replays.find(tx) if replays is not None else None
-        return stored, Decimal(0) if stored is not None else quote(tx, command.lines)
 
-    stored, expected = await db.run_read(read)
-    if stored is not None:
-        return Placed(None, stored)
-
+async def _place(
+    db: Database,
+    providers: Providers,
+    command: PlaceOrder,
+    *,
+    clock: Clock,
+    replays: Replays[Any] | None,
+    request_id: str | None,
+) -> OrderDetails:
+    expected = await db.run_read(lambda tx: quote(tx, command.lines))
     order_id = new_id()
     charge = f"charge:{order_id}"
     try:
@@ -133,10 +176,7 @@ async def place_order(
     except CardDeclinedError as exc:
         raise PaymentDeclinedError(str(exc)) from exc
 
-    def commit(tx: Tx) -> Placed[T]:
-        # A concurrent request with the same key may have committed while we waited on payment.
-        if replays is not None and (earlier := replays.find(tx)) is not None:
-            return Placed(None, earlier)
+    def commit(tx: Tx) -> OrderDetails:
         prices = take_stock(tx, command.lines)
         items = sorted(
             (OrderItem(line.product_id, line.quantity, prices[line.product_id]) for line in command.lines),
@@ -167,16 +207,14 @@ async def place_order(
         details = OrderDetails(order, queries.jobs_in_workflow(tx, order_id))
         if replays is not None:
             replays.record(tx, details)
-        return Placed(details, None)
+        return details
 
     try:
-        placed = await db.run_write(commit)
+        return await db.run_write(commit)
     except Exception:
+        # Nothing was saved (stock ran out since the quote, or the write failed): release the money.
         await providers.void_payment(key=f"void:{order_id}", authorization=charge)
         raise
-    if placed.order is None:  # answered by the earlier request: this authorisation is not needed
-        await providers.void_payment(key=f"void:{order_id}", authorization=charge)
-    return placed
 
 
 @dataclass(frozen=True)

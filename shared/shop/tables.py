@@ -56,17 +56,25 @@ order_items = Table(
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
-# The first response to a request sent with an `Idempotency-Key`, replayed on retries.
+# The first answer to a request sent with an `Idempotency-Key`, replayed on retries; while that
+# request runs, its claim on the key (revision 0009).
 idempotent_requests = Table(
     "idempotent_requests",
     metadata,
     Column("key", Text, nullable=False),
     Column("scope", Text, nullable=False),  # e.g. "POST /orders"
     Column("request_hash", Text, nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response_body", Text, nullable=False),
+    Column("status_code", Integer, nullable=True),  # NULL while the first request is in flight
+    Column("response_body", Text, nullable=True),
     Column("created_at", UtcText, nullable=False, server_default=utc_now()),
+    Column("locked_by", Text, nullable=True),  # the in-flight request's claim, cleared with its answer
+    Column("locked_at", UtcText, nullable=True),
     PrimaryKeyConstraint("key", "scope"),
+    CheckConstraint(
+        "(status_code IS NOT NULL AND response_body IS NOT NULL AND locked_by IS NULL AND locked_at IS NULL) OR "
+        "(status_code IS NULL AND response_body IS NULL AND locked_by IS NOT NULL AND locked_at IS NOT NULL)",
+        name="answered_or_in_flight",
+    ),
 )
 
 # One row per UTC day, replaced when the day's report runs again (revision 0006).

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.bundle import Bundle
+from tests.e2e.bundle import Bundle, HttpResponse, wait_until
 from tests.e2e.shop import alembic_head, assert_database_sound, assert_migrated_once
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -66,3 +66,65 @@ def test_bundle_migrates_serves_and_keeps_data_across_down_and_up(bundle: Bundle
     assert bundle.scalar("SELECT count(*) FROM orders") == 1
     assert bundle.scalar("SELECT stock FROM products WHERE id = 'prod-2'") == stock_before - 2
     assert_database_sound(bundle)
+
+
+# Runs in each container: who it runs as, what it may write, and its capabilities.
+_PRIVILEGE_PROBE = """
+import json, os, pathlib
+def writable(directory):
+    probe = pathlib.Path(directory) / f".probe-{os.getpid()}"
+    try:
+        probe.write_text("x")
+    except OSError:
+        return False
+    probe.unlink()
+    return True
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({
+    "uid": os.getuid(),
+    "writable": {d: writable(d) for d in ("/", "/app", "/opt/venv", "/etc", "/var/tmp", "/tmp", "/data")},
+    "capabilities": status["CapEff"].strip(),
+    "no_new_privileges": status["NoNewPrivs"].strip(),
+}))
+"""
+
+
+def test_every_container_is_unprivileged_on_a_read_only_root(bundle: Bundle) -> None:
+    bundle.up(*SERVICES)  # the first test leaves it running; this only checks it is
+    for service in SERVICES:
+        for container in bundle.containers(service):
+            info = bundle.inspect(container)
+            host = info["HostConfig"]
+            assert (host["ReadonlyRootfs"], host["CapDrop"], info["Config"]["User"]) == (True, ["ALL"], "app")
+            assert "no-new-privileges:true" in host["SecurityOpt"]
+            assert "/tmp" in host["Tmpfs"]
+    for service in ("api", "worker"):
+        probe = json.loads(bundle.exec(service, "python", "-c", _PRIVILEGE_PROBE))
+        assert probe == {
+            "uid": 10001,
+            # /var/tmp is writable by anyone on a writable root: read_only is what closes it
+            "writable": {
+                "/": False,
+                "/app": False,
+                "/opt/venv": False,
+                "/etc": False,
+                "/var/tmp": False,
+                "/tmp": True,
+                "/data": True,
+            },
+            "capabilities": "0000000000000000",
+            "no_new_privileges": "1",
+        }, service
+
+    # Everything the shop writes still works: the order, and the worker's invoice on the volume.
+    placed = bundle.post_order([{"productId": "prod-1", "quantity": 1}])
+    assert placed.status == 201, placed.body
+
+    def generated_invoice() -> HttpResponse | None:
+        response = bundle.request("GET", f"/orders/{placed.json()['id']}/invoice")
+        return response if response.status == 200 else None
+
+    invoice = wait_until(generated_invoice, timeout=60, what="the invoice")
+    assert invoice.body.startswith(b"%PDF-")
+    assert bundle.admin("GET", "/admin/queue/stats").status == 200
+    assert bundle.admin_token not in bundle.logs()  # neither in access lines nor anywhere else

@@ -86,7 +86,8 @@ def test_concurrent_orders_sell_exactly_the_stock(db: Database, settings: Settin
 def test_concurrent_retries_with_one_idempotency_key_make_one_order(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
-    """Retries that overlap (a client timing out and retrying) still create exactly one order."""
+    """Retries that overlap (a client timing out and retrying) run once: the others are told the
+    first is in flight (or, arriving after it answered, get its answer), and exactly one order exists."""
     retries = 10
     start = threading.Barrier(retries)
     body = {"userId": "user-1", "items": [{"productId": PRODUCT, "quantity": 2}]}
@@ -102,11 +103,20 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order(
 
         with ThreadPoolExecutor(max_workers=retries) as pool:
             responses = list(pool.map(place, range(retries)))
+        later = client.post("/orders", json=body, headers={"Idempotency-Key": "checkout-42"})
 
-    assert {r.status_code for r in responses} == {201}
-    assert len({r.content for r in responses}) == 1
+    created = [r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    assert len(created) == 1, [(r.status_code, r.text) for r in responses]
+    for other in responses:
+        if other is not created[0]:
+            assert other.status_code in (201, 409), other.text
+            if other.status_code == 409:
+                assert other.json()["error"]["code"] == "IDEMPOTENCY_REQUEST_IN_FLIGHT"
+            else:
+                assert other.content == created[0].content
+    assert (later.status_code, later.content, later.headers["idempotent-replayed"]) == (201, created[0].content, "true")
     counts = [scalar(db, f"SELECT COUNT(*) FROM {table}") for table in ("orders", "jobs", "idempotent_requests")]
     stock = scalar(db, "SELECT stock FROM products WHERE id = :id", {"id": PRODUCT})
     assert counts == [1, 2, 1]
-    assert effective_charges(settings) == [responses[0].json()["id"]]
+    assert effective_charges(settings) == [created[0].json()["id"]]
     assert stock == 25 - 2
