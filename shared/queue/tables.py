@@ -60,7 +60,7 @@ jobs = Table(
     Column("cancel_requested", Integer, nullable=False, server_default=text("0")),
     # Revision 0007: the HTTP request that enqueued the job, for logs across processes.
     Column("request_id", Text),
-    # Revision 0009: how many times the job was claimed; it names one claim (the fencing token),
+    # Revision 0010: how many times the job was claimed; it names one claim (the fencing token),
     # where attempts go back down on a hand-back or a dead-letter retry.
     Column("claims", Integer, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("id"),

@@ -150,9 +150,9 @@ def test_migration_keeps_existing_jobs_in_enqueue_order(empty_db: Path) -> None:
 
 
 def test_claim_counts_start_from_attempts_and_keep_the_claim_index_descending(empty_db: Path) -> None:
-    """Revision 0009 adds `jobs.claims` (the fencing token) in place: SQLite does not copy the table,
+    """Revision 0010 adds `jobs.claims` (the fencing token) in place: SQLite does not copy the table,
     which would lose the DESC of idx_jobs_claim."""
-    alembic(empty_db, "upgrade", "0008")
+    alembic(empty_db, "upgrade", "0009")
     with sqlite3.connect(empty_db) as conn:
         conn.execute("INSERT INTO jobs (id, type, seq, attempts) VALUES ('a', 'send_email', 1, 2)")
     alembic(empty_db, "upgrade", "head")
