@@ -9,7 +9,8 @@ Sections:
 - the database seam (`BenchDatabase`, `create_database`): the ONLY place that knows which engine a
   run uses. It makes and migrates the database, gives the child processes their environment, and
   runs every query the scripts need, in portable SQL through the project's own `Database`/`Tx`.
-  Another engine (PostgreSQL) is one more factory in `DATABASES`, not a change to each script;
+  Each engine is one factory in `DATABASES` (SQLite files; PostgreSQL databases on BENCH_POSTGRES_URL's
+  server or on a private cluster of Debian's binaries), not a change to each script;
 - child processes (workers, API, huey consumers), /proc readings (CPU, peak RSS), log scans;
 - load generators (hey, wrk) and their parsed results;
 - the machine, the command line every script shares, tables, and the summary rows run_all.py reads.
@@ -18,6 +19,7 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import io
@@ -26,6 +28,7 @@ import math
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -41,6 +44,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
 # `bench.noop_jobs` and the tests' process helpers import from the repository root.
@@ -51,6 +56,7 @@ from shared.config import Settings  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.queue import JobSpec, JobTypes, enqueue, enqueue_many  # noqa: E402
 from shared.queue.loading import load_job_types  # noqa: E402
+from tests.support.postgres import PostgresServer, private_cluster  # noqa: E402
 from tests.support.processes import Service, child_env, free_port, run_alembic, wait_http_ok  # noqa: E402
 
 JOB_MODULES = ("bench.noop_jobs", "shared.shop.jobs")
@@ -83,6 +89,7 @@ class BenchDatabase:
     providers_url: str
     data_dir: Path
     description: str
+    drop: Callable[[], None] = lambda: None  # removes what the factory made outside `data_dir`
     _db: Database | None = None
 
     # ---- set-up ----------------------------------------------------------------------------
@@ -287,20 +294,63 @@ def sqlite_database(tmp: Path) -> BenchDatabase:
     )
 
 
-# Adding an engine means adding its factory here (and to the project's backends): nothing else.
-DATABASES: dict[str, Callable[[Path], BenchDatabase]] = {"sqlite": sqlite_database}
+# PostgreSQL with commits as durable as SQLite's synchronous=NORMAL in WAL mode: they survive a
+# crash of the database's clients and server process, not an OS crash (synchronous_commit=off;
+# fsync stays on, so the cluster itself can never be corrupted).
+POSTGRES_BENCH_SETTINGS = "-c synchronous_commit=off -c shared_buffers=256MB"
+_postgres_servers: list[PostgresServer] = []
+_postgres_clusters = contextlib.ExitStack()
+atexit.register(_postgres_clusters.close)
+
+
+def _postgres_server() -> PostgresServer:
+    """BENCH_POSTGRES_URL's server (a superuser's libpq URL), else one private cluster per run."""
+    if not _postgres_servers:
+        url = os.environ.get("BENCH_POSTGRES_URL") or _postgres_clusters.enter_context(
+            private_cluster(POSTGRES_BENCH_SETTINGS)
+        )
+        _postgres_servers.append(PostgresServer(url))
+    return _postgres_servers[0]
+
+
+def postgres_database(tmp: Path) -> BenchDatabase:
+    server = _postgres_server()
+    shop = f"bench_{secrets.token_hex(4)}"
+    providers = f"{shop}_providers"
+    for name in (shop, providers):
+        server.admin(f"CREATE DATABASE {name}")
+
+    def drop() -> None:
+        for name in (shop, providers):
+            server.drop(name)
+
+    with psycopg.connect(server.admin_url) as conn:
+        version_text = conn.execute("SHOW server_version").fetchone()
+    return BenchDatabase(
+        backend="postgres",
+        url=server.url(shop),
+        providers_url=server.url(providers),
+        data_dir=tmp,
+        description=f"PostgreSQL {version_text[0] if version_text else '?'} on 127.0.0.1 "
+        "(synchronous_commit=off, fsync on), providers in a second database",
+        drop=drop,
+    )
+
+
+DATABASES: dict[str, Callable[[Path], BenchDatabase]] = {"sqlite": sqlite_database, "postgres": postgres_database}
 
 
 @contextlib.contextmanager
 def database(backend: str, tmp: Path, *, migrate: bool = True) -> Iterator[BenchDatabase]:
     """A fresh, migrated database of `backend` for one run; closed afterwards."""
     bench_db = DATABASES[backend](tmp)
-    if migrate:
-        bench_db.migrate()
     try:
+        if migrate:
+            bench_db.migrate()
         yield bench_db
     finally:
         bench_db.close()
+        bench_db.drop()
 
 
 # ==== temp dirs and child processes ==============================================================

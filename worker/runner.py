@@ -531,11 +531,21 @@ class Worker:
         if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
             return
         rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
-        for job_id in rescue.requeued + rescue.dead:
-            self.metrics.count("jobs_rescued", rescue.types[job_id])
-        for job_id in rescue.dead:
-            self.metrics.count("jobs_dead_lettered", rescue.types[job_id])
-        if rescue.requeued or rescue.dead:
-            log.warning("lease.rescued", requeued=rescue.requeued, dead_lettered=rescue.dead, worker_id=self.id)
+        for job in rescue.jobs:
+            self.metrics.count("jobs_rescued", job.type)
+            if job.dead_lettered:
+                self.metrics.count("jobs_dead_lettered", job.type)
+            log.warning(
+                "job.rescued",
+                outcome="dead_lettered" if job.dead_lettered else "requeued",
+                job_id=job.id,
+                type=job.type,
+                attempt=job.attempt,
+                workflow_id=job.workflow_id,
+                worker_id=self.id,
+                lost_worker_id=job.lost_worker,
+                error=store.LEASE_LOST,
+            )
+        if rescue.jobs:
             self._maybe_work = True
             self._wake.set()

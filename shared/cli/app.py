@@ -7,6 +7,7 @@ import click
 from shared.cli.dead_letters import dlq
 from shared.cli.enqueue import enqueue
 from shared.cli.jobs import jobs
+from shared.cli.migrate import migrate_to_postgres_command
 from shared.cli.operator import Operator
 from shared.cli.queues import queues
 from shared.cli.schedules import schedules
@@ -25,5 +26,5 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (stats, jobs, dlq, enqueue, queues, schedules):
+for command in (stats, jobs, dlq, enqueue, queues, schedules, migrate_to_postgres_command):
     cli.add_command(command)

@@ -63,7 +63,7 @@ _ORPHANED = (
     "status = 'processing' AND (locked_at < :lease_cutoff OR locked_by IN "
     "(SELECT id FROM workers WHERE last_seen_at < :live_cutoff OR status = 'stopped'))"
 )
-ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by FROM jobs WHERE {_ORPHANED}"
+ORPHANED = f"SELECT id, type, payload, attempts, max_attempts, locked_by, workflow_id FROM jobs WHERE {_ORPHANED}"
 HAS_ORPHANS = f"SELECT 1 FROM jobs WHERE {_ORPHANED} LIMIT 1"
 LEASE_LOST = "lease expired: the worker stopped heartbeating (crashed or stalled)"
 
@@ -369,10 +369,28 @@ def already_done(tx: Tx, keys: list[str]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class RescuedJob:
+    """One job taken back from a worker presumed dead: what its log line and metrics need."""
+
+    id: str
+    type: str
+    attempt: int  # the attempt that was lost
+    workflow_id: str | None
+    lost_worker: str
+    dead_lettered: bool  # that was its last attempt
+
+
+@dataclass(frozen=True)
 class Rescue:
-    requeued: list[str]
-    dead: list[str]
-    types: dict[str, str]  # job id -> type, of every job taken back
+    jobs: list[RescuedJob]
+
+    @property
+    def requeued(self) -> list[str]:
+        return [job.id for job in self.jobs if not job.dead_lettered]
+
+    @property
+    def dead(self) -> list[str]:
+        return [job.id for job in self.jobs if job.dead_lettered]
 
 
 def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy) -> dict[str, Any]:
@@ -387,21 +405,21 @@ def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy) -> bool:
 def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
     """Jobs with no live owner go back to pending (the attempt stays counted), or to the
     dead-letter queue when that was their last attempt."""
-    requeued: list[str] = []
-    dead: list[str] = []
-    types: dict[str, str] = {}
+    taken: list[RescuedJob] = []
     stamp = tx.ts(now)
-    for job_id, job_type, payload, attempts, max_attempts, locked_by in tx.all(
+    for job_id, job_type, payload, attempts, max_attempts, locked_by, workflow_id in tx.all(
         ORPHANED, _orphan_params(tx, now, policy)
     ):
         held = {"id": job_id, "worker": locked_by, "attempts": attempts, "now": stamp, "error": LEASE_LOST}
-        types[job_id] = job_type
-        if attempts >= max_attempts:
-            if tx.rowcount(FAIL, held) == 1:
-                tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
-                tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
-                dead.append(job_id)
+        last = attempts >= max_attempts
+        if last:
+            if tx.rowcount(FAIL, held) != 1:
+                continue
+            tx.execute(FILE_DEAD_LETTER, {**held, "dead_id": new_id(), "type": job_type, "payload": payload})
+            tx.execute(RECORD_FAILURE, {**held, "outcome": "dead_lettered"})
         elif tx.rowcount(RETRY, {**held, "run_at": stamp}) == 1:
             tx.execute(RECORD_FAILURE, {**held, "outcome": "rescued"})
-            requeued.append(job_id)
-    return Rescue(requeued, dead, {job_id: types[job_id] for job_id in requeued + dead})
+        else:
+            continue
+        taken.append(RescuedJob(job_id, job_type, attempts, workflow_id, locked_by, last))
+    return Rescue(taken)

@@ -37,6 +37,9 @@ RECORD = (
 def ensure_schema(db: Database) -> None:
     db.backend.ensure_location()
     with db.write() as tx:
+        # Several processes start at once; on PostgreSQL two concurrent `CREATE TABLE IF NOT EXISTS`
+        # can both find no table and one then fails on the catalog's unique index, so they take turns.
+        db.backend.serialize(tx, "provider_deliveries schema")
         tx.execute(SCHEMA)
 
 

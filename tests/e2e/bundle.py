@@ -1,8 +1,9 @@
 """Drive the real Docker Compose bundle from tests: one compose project, reached on 127.0.0.1 only.
 
 Nothing here mocks anything: `docker compose` runs the image built from this tree, HTTP goes through
-the port the api publishes on 127.0.0.1, and SQL runs inside a container with python's sqlite3
-module against /data/shop.db on the project's volume.
+the port the api publishes on 127.0.0.1, and SQL runs inside a container: with python's sqlite3
+module against /data/shop.db on the project's volume, or, for the bundle on PostgreSQL
+(docker-compose.postgres.yml), with psycopg against the container's DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+POSTGRES_OVERRIDE = ROOT / "docker-compose.postgres.yml"
+# The compose files of each database the bundle runs on.
+COMPOSE_FILES = {"sqlite": (COMPOSE_FILE,), "postgres": (COMPOSE_FILE, POSTGRES_OVERRIDE)}
 DB_PATH = "/data/shop.db"
 PROVIDERS_DB_PATH = "/data/providers.db"  # the simulated providers keep their own file on the volume
 
@@ -38,6 +42,19 @@ try:
 finally:
     conn.close()
 json.dump([list(row) for row in rows], sys.stdout)
+"""
+
+# The same on PostgreSQL: the shop's database is the container's DATABASE_URL (its password in
+# PGPASSWORD). Queries keep SQLite's `?` placeholders; values JSON cannot hold (timestamps, Decimal)
+# come back as text.
+_PG_SQL_SCRIPT = """
+import json, os, re, sys, psycopg
+request = json.load(sys.stdin)
+url = re.sub(r"^postgresql\\+\\w+://", "postgresql://", os.environ["DATABASE_URL"])
+with psycopg.connect(url, autocommit=True) as conn:
+    cursor = conn.execute(request["query"].replace("%", "%%").replace("?", "%s"), request["params"])
+    rows = cursor.fetchall() if cursor.description else []
+json.dump([list(row) for row in rows], sys.stdout, default=str)
 """
 
 
@@ -149,6 +166,11 @@ class Bundle:
     api_port: int
     env: dict[str, str] = field(repr=False)
     admin_token: str = ""
+    database: str = "sqlite"  # or "postgres": docker-compose.postgres.yml on top
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return COMPOSE_FILES[self.database]
 
     # ---- docker compose ------------------------------------------------------------------------
 
@@ -156,7 +178,8 @@ class Bundle:
         self, *args: str, check: bool = True, timeout: float = 300, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         # --env-file /dev/null: a developer's .env must not change what the tests run.
-        command = ["docker", "compose", "-f", str(COMPOSE_FILE), "--env-file", os.devnull, "-p", self.name, *args]
+        files = [arg for path in self.files for arg in ("-f", str(path))]
+        command = ["docker", "compose", *files, "--env-file", os.devnull, "-p", self.name, *args]
         result = subprocess.run(
             command,
             cwd=ROOT,
@@ -261,12 +284,23 @@ class Bundle:
         return self.exec(service, "python", "-c", code, stdin=stdin)
 
     def sql(
-        self, query: str, params: Sequence[Any] = (), *, service: str | None = "api", path: str = DB_PATH
+        self, query: str, params: Sequence[Any] = (), *, service: str | None = "api", path: str | None = None
     ) -> list[list[Any]]:
-        """Run one SQL statement against /data/shop.db (or `path`) inside a container; rows as lists."""
+        """Run one SQL statement (`?` placeholders) against the shop's database inside a container, or
+        against the SQLite file at `path` (the providers' records); rows as lists."""
+        script = _SQL_SCRIPT
+        if path is None:
+            path = DB_PATH
+            script = _PG_SQL_SCRIPT if self.database == "postgres" else _SQL_SCRIPT
         request = json.dumps({"path": path, "query": query, "params": list(params)})
-        rows: list[list[Any]] = json.loads(self.python(_SQL_SCRIPT, service=service, stdin=request))
+        rows: list[list[Any]] = json.loads(self.python(script, service=service, stdin=request))
         return rows
+
+    def seconds_from_now(self, seconds: float) -> str:
+        """A SQL expression for now plus `seconds`, comparable with the database's timestamps."""
+        if self.database == "postgres":
+            return f"(now() + interval '{seconds:g} seconds')"
+        return f"datetime('now', '{seconds:+g} seconds')"
 
     def scalar(self, query: str, params: Sequence[Any] = (), *, service: str | None = "api") -> Any:
         rows = self.sql(query, params, service=service)

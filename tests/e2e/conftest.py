@@ -76,7 +76,16 @@ def bundle_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def bundle(shop_image: str, bundle_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bundle]:
+def bundle_database() -> str:
+    """The database a module's bundle runs on: "sqlite" (docker-compose.yml alone) or "postgres"
+    (with docker-compose.postgres.yml); a module overrides this fixture to choose."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def bundle(
+    shop_image: str, bundle_env: dict[str, str], bundle_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bundle]:
     """A fresh compose project for this module; nothing started yet (call `bundle.up(...)`)."""
     name = f"shopqueue-e2e-{secrets.token_hex(4)}"
     port = free_port()
@@ -93,7 +102,7 @@ def bundle(shop_image: str, bundle_env: dict[str, str], tmp_path_factory: pytest
         RATE_LIMITS="none",
     )
     env.update(bundle_env)
-    project = Bundle(name=name, api_port=port, env=env, admin_token=admin_token)
+    project = Bundle(name=name, api_port=port, env=env, admin_token=admin_token, database=bundle_database)
     try:
         yield project
     finally:

@@ -49,10 +49,11 @@ def assert_migrated_once(bundle: Bundle) -> None:
 
 
 def assert_database_sound(bundle: Bundle) -> None:
-    """The schema is at Alembic's head and SQLite finds nothing wrong with the file."""
+    """The schema is at Alembic's head; on SQLite, the file's integrity check finds nothing wrong."""
     current = bundle.exec("api", "alembic", "current")
     assert f"{alembic_head()} (head)" in current, current
-    assert bundle.sql("PRAGMA integrity_check") == [["ok"]]
+    if bundle.database == "sqlite":
+        assert bundle.sql("PRAGMA integrity_check") == [["ok"]]
 
 
 # ---- placing orders ---------------------------------------------------------------------------------
@@ -145,7 +146,9 @@ def assert_pipelines_done(bundle: Bundle, orders: Sequence[Order]) -> None:
     follow-up still pending a day ahead; no other job, nothing failed, the dead-letter queue empty."""
     placed = {order["id"] for order in orders}
     assert {row[0] for row in bundle.sql("SELECT id FROM orders")} == placed
-    rows = bundle.sql("SELECT workflow_id, type, status, scheduled_at > datetime('now', '+23 hours') FROM jobs")
+    rows = bundle.sql(
+        f"SELECT workflow_id, type, status, scheduled_at > {bundle.seconds_from_now(23 * 3600)} FROM jobs"
+    )
     found: dict[str, dict[str, list[str]]] = {}
     for order_id, job_type, status, a_day_ahead in rows:
         entry = f"{status}, a day ahead" if job_type == FOLLOWUP and a_day_ahead else status
@@ -227,8 +230,8 @@ def assert_orders_served(bundle: Bundle, orders: Sequence[Order], *, invoices: i
 def live_worker_ids(bundle: Bundle, *, seen_within: float) -> dict[str, str]:
     """worker id -> hostname of every worker registered `running` and seen in the last `seen_within` s."""
     rows = bundle.sql(
-        "SELECT id, hostname FROM workers WHERE status = 'running' AND last_seen_at >= datetime('now', ?)",
-        [f"-{seen_within} seconds"],
+        "SELECT id, hostname FROM workers "
+        f"WHERE status = 'running' AND last_seen_at >= {bundle.seconds_from_now(-seen_within)}"
     )
     return {row[0]: row[1] for row in rows}
 
@@ -252,6 +255,18 @@ def wait_for_workers(bundle: Bundle, replicas: int, *, seen_within: float, timeo
         return {worker_id: containers[hostname] for worker_id, hostname in live.items()}
 
     return wait_until(probe, timeout=timeout, interval=1, what=f"{replicas} healthy, registered workers")
+
+
+def busiest(bundle: Bundle, workers: dict[str, str], *, at_least: int) -> tuple[str, list[dict[str, Any]]] | None:
+    """The live worker holding the most `processing` jobs, if it holds `at_least`; and those jobs."""
+    held: dict[str, list[dict[str, Any]]] = {}
+    for job in processing_jobs(bundle):
+        held.setdefault(str(job["locked_by"]), []).append(job)
+    candidates = [(len(jobs), worker_id) for worker_id, jobs in held.items() if worker_id in workers]
+    if not candidates:
+        return None
+    count, worker_id = max(candidates)
+    return (worker_id, held[worker_id]) if count >= at_least else None
 
 
 def host_of(worker_id: str) -> str:

@@ -25,6 +25,7 @@ from tests.e2e.shop import (
     assert_migrated_once,
     assert_orders_served,
     assert_pipelines_done,
+    busiest,
     host_of,
     job_counts,
     jobs_by_id,
@@ -64,18 +65,6 @@ def three_workers(bundle: Bundle) -> dict[str, str]:
     workers = wait_for_workers(bundle, WORKERS, seen_within=LEASE_SECONDS)
     restock(bundle)
     return workers
-
-
-def busiest(bundle: Bundle, workers: dict[str, str], *, at_least: int) -> tuple[str, list[dict[str, Any]]] | None:
-    """The live worker holding the most `processing` jobs, if it holds `at_least`; and those jobs."""
-    held: dict[str, list[dict[str, Any]]] = {}
-    for job in processing_jobs(bundle):
-        held.setdefault(str(job["locked_by"]), []).append(job)
-    candidates = [(len(jobs), worker_id) for worker_id, jobs in held.items() if worker_id in workers]
-    if not candidates:
-        return None
-    count, worker_id = max(candidates)
-    return (worker_id, held[worker_id]) if count >= at_least else None
 
 
 def test_sigkill_of_a_busy_worker_its_jobs_are_rescued_by_the_other_two(bundle: Bundle, placed: list[Order]) -> None:

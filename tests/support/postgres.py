@@ -60,9 +60,14 @@ def _binaries() -> Path:
     return Path(found[-1]).parent
 
 
+# A throw-away cluster for tests: durability off for speed.
+TEST_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
 @contextlib.contextmanager
-def private_cluster() -> Iterator[str]:
-    """initdb + pg_ctl in a temporary directory owned by the `postgres` user; yields the admin URL."""
+def private_cluster(settings: str = TEST_OPTIONS) -> Iterator[str]:
+    """initdb + pg_ctl in a temporary directory owned by the `postgres` user; yields the admin URL.
+    `settings` are extra `-c name=value` server options."""
     if shutil.which("runuser") is None:
         raise RuntimeError(f"cannot start PostgreSQL without runuser: {INSTALL_HINT}")
     binaries = _binaries()
@@ -76,10 +81,7 @@ def private_cluster() -> Iterator[str]:
         subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True, timeout=120)
 
     as_postgres(str(binaries / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
-    options = (
-        f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c max_connections=400 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"  # a throw-away cluster: speed
-    )
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c max_connections=400 {settings}"
     as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

@@ -13,6 +13,10 @@ from tests.support.processes import Service, start_worker
 
 WorkerFactory = Callable[..., Service]
 
+# How many worker processes the multi-process tests run: SQLite serves one host, where three workers
+# is the bundle's documented scale; PostgreSQL is for many hosts, so its conformance runs six.
+FLEET_SIZES = {"sqlite": 3, "postgres": 6}
+
 
 @pytest.fixture
 def workers(settings: Settings, tmp_path: Path) -> Iterator[WorkerFactory]:
@@ -28,6 +32,12 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[WorkerFactory]:
         if service.process.poll() is None:
             service.process.send_signal(signal.SIGKILL)
             service.process.wait(timeout=10)
+
+
+@pytest.fixture
+def fleet(backend: str) -> list[str]:
+    """Names for the worker processes of a multi-process test on this backend."""
+    return [f"w{i}" for i in range(1, FLEET_SIZES[backend] + 1)]
 
 
 def assert_no_lock_errors(services: list[Service]) -> None:

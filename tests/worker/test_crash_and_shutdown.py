@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -39,13 +40,15 @@ def assert_every_effect_delivered_once(settings: Settings, orders: list[str]) ->
     assert len(rows) == len(expected)
 
 
-def test_kill_9_mid_job_the_others_rescue_its_jobs(db: Database, settings: Settings, workers: WorkerFactory) -> None:
+def test_kill_9_mid_job_the_others_rescue_its_jobs(
+    db: Database, settings: Settings, workers: WorkerFactory, fleet: list[str]
+) -> None:
     set_stock(db, 1000)
     orders = place_orders(settings, 30)
     env = {**FAST_LEASE, "SIMULATED_LATENCY_SCALE": "1", "WORKER_CONCURRENCY": "5"}
     victim = workers("victim", **env)
     wait_until(lambda: len(held_by(db, victim)) >= 3, timeout=30, what="the victim to hold jobs")
-    survivors = [workers(name, **env) for name in ("b", "c")]
+    survivors = [workers(name, **env) for name in fleet[1:]]
     taken = held_by(db, victim)
     victim.signal(signal.SIGKILL)
     assert victim.wait(10) == -signal.SIGKILL
@@ -64,7 +67,7 @@ def test_kill_9_mid_job_the_others_rescue_its_jobs(db: Database, settings: Setti
     assert scalar(db, "SELECT COUNT(*) FROM dead_letter_jobs") == 0
     for service in survivors:
         service.signal(signal.SIGTERM)
-    assert [service.wait(30) for service in survivors] == [0, 0]
+    assert [service.wait(30) for service in survivors] == [0] * len(survivors)
     assert_no_lock_errors(survivors)
 
 
@@ -98,6 +101,16 @@ def test_a_killed_workers_jobs_run_again_within_three_heartbeats(
     )
     # Three missed beats (1.5 s) plus a heartbeat round of the survivor to notice, well under the lease.
     assert time.monotonic() - killed_at < 5
+    events = [json.loads(line) for line in survivor.log().splitlines() if line.startswith("{")]
+    rescued = {event["job_id"]: event for event in events if event["event"] == "job.rescued"}
+    assert sorted(rescued) == sorted(taken)  # one line per job, with the fields every job event has
+    for event in rescued.values():
+        assert event["outcome"] == "requeued"
+        assert event["type"] in {"send_order_confirmation", "generate_invoice", "sync_inventory"}
+        assert event["attempt"] == 1
+        assert event["workflow_id"] is not None
+        assert f":{victim.process.pid}:" in event["lost_worker_id"]
+        assert event["worker_id"] != event["lost_worker_id"]
     survivor.signal(signal.SIGTERM)
     assert survivor.wait(30) == 0
 
@@ -119,6 +132,33 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period(
     assert scalar(db, "SELECT COUNT(*) FROM jobs WHERE status = 'processing'") == 0
     assert scalar(db, "SELECT status FROM workers") == "stopped"
     assert (settings.resolved_data_dir() / "invoices" / f"{order}.pdf").is_file()
+
+
+def test_half_a_fleet_sigtermed_mid_backlog_finishes_its_jobs_and_the_rest_drain(
+    db: Database, settings: Settings, workers: WorkerFactory, fleet: list[str]
+) -> None:
+    """A rolling deploy: half the workers get SIGTERM while every worker is busy. Each finishes what
+    it holds and exits 0; the others drain the rest; no job runs twice or spends a second attempt."""
+    set_stock(db, 1000)
+    orders = place_orders(settings, 40)
+    env = {"SIMULATED_LATENCY_SCALE": "0.3", "SIMULATED_FAILURE_RATE": "0", "SHUTDOWN_GRACE_SECONDS": "20"}
+    running = [workers(name, WORKER_CONCURRENCY="4", **env) for name in fleet]
+    leaving, staying = running[: len(running) // 2], running[len(running) // 2 :]
+    wait_until(lambda: all(held_by(db, service) for service in leaving), timeout=30, what="every leaver busy")
+    for service in leaving:
+        service.signal(signal.SIGTERM)
+    assert [service.wait(30) for service in leaving] == [0] * len(leaving)
+    assert [held_by(db, service) for service in leaving] == [[]] * len(leaving)  # nothing left locked
+
+    wait_until(lambda: unfinished(db) == 0, timeout=120, what="the rest of the backlog")
+    assert query(db, "SELECT status, MAX(attempts) FROM jobs WHERE type != 'send_followup_email' GROUP BY status") == [
+        ("completed", 1)
+    ]
+    assert_every_effect_delivered_once(settings, orders)
+    for service in staying:
+        service.signal(signal.SIGTERM)
+    assert [service.wait(30) for service in staying] == [0] * len(staying)
+    assert_no_lock_errors(running)
 
 
 def test_sigterm_hands_back_what_cannot_finish_without_spending_an_attempt(

@@ -1,4 +1,5 @@
-"""Global rate and concurrency limits, pause/resume, cancellation, with three real worker processes."""
+"""Global rate and concurrency limits, pause/resume, cancellation, with real worker processes (a fleet
+of 3 on SQLite, 6 on PostgreSQL, where limits must hold across processes)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ def status(db: Database, job_id: str) -> str:
     return str(scalar(db, "SELECT status FROM jobs WHERE id = :id", {"id": job_id}))
 
 
-def test_a_rate_limit_holds_across_three_workers_and_is_reached(db: Database, workers: WorkerFactory) -> None:
+def test_a_rate_limit_holds_across_a_fleet_and_is_reached(
+    db: Database, workers: WorkerFactory, fleet: list[str]
+) -> None:
     limit, window = 60, 2.0
     env = {"SIMULATED_FAILURE_RATE": "0", "RATE_LIMITS": f"send_email={limit}/{window}", "WORKER_CONCURRENCY": "20"}
-    running = [workers(name, **env) for name in ("a", "b", "c")]
-    wait_until(lambda: scalar(db, "SELECT COUNT(*) FROM workers") == 3, timeout=30, what="three workers")
+    running = [workers(name, **env) for name in fleet]
+    wait_until(lambda: scalar(db, "SELECT COUNT(*) FROM workers") == len(fleet), timeout=30, what="the fleet")
     with db.write() as tx:
         enqueue_many(tx, [JobSpec(shop_jobs.send_email, {"to": f"u{i}@x.test", "subject": "s"}) for i in range(300)])
     wait_until(
@@ -50,14 +53,16 @@ def test_a_rate_limit_holds_across_three_workers_and_is_reached(db: Database, wo
     assert len({row[0] for row in query(db, "SELECT locked_by FROM jobs")}) >= 2
     for service in running:
         service.signal(signal.SIGTERM)
-    assert [service.wait(30) for service in running] == [0, 0, 0]
+    assert [service.wait(30) for service in running] == [0] * len(fleet)
     assert_no_lock_errors(running)
 
 
-def test_a_concurrency_limit_per_key_holds_across_three_workers(db: Database, workers: WorkerFactory) -> None:
-    """Three workers with one slot each could run three naps of a key at once; the limit is two."""
-    running = [workers(name, *TEST_JOBS, WORKER_CONCURRENCY="1") for name in ("a", "b", "c")]
-    wait_until(lambda: scalar(db, "SELECT COUNT(*) FROM workers") == 3, timeout=30, what="three workers")
+def test_a_concurrency_limit_per_key_holds_across_a_fleet(
+    db: Database, workers: WorkerFactory, fleet: list[str]
+) -> None:
+    """Three or more workers with one slot each could run three naps of a key at once; the limit is two."""
+    running = [workers(name, *TEST_JOBS, WORKER_CONCURRENCY="1") for name in fleet]
+    wait_until(lambda: scalar(db, "SELECT COUNT(*) FROM workers") == len(fleet), timeout=30, what="the fleet")
     with db.write() as tx:
         naps = [JobSpec(nap, {"key": "a", "seconds": 0.15}) for _ in range(12)]
         enqueue_many(tx, [*naps, *(JobSpec(nap, {"key": "b", "seconds": 0.15}) for _ in range(2))])
@@ -74,10 +79,10 @@ def test_a_concurrency_limit_per_key_holds_across_three_workers(db: Database, wo
     mine = [(start, end) for key, start, end in spans if key == "nap:a"]
     most = max(sum(1 for s, e in mine if s <= start < e) for start, _ in mine)
     assert most == 2  # never three at once, and the limit was used: two workers held the key together
-    assert len({row[0] for row in query(db, "SELECT locked_by FROM jobs")}) == 3
+    assert len({row[0] for row in query(db, "SELECT locked_by FROM jobs")}) >= 3  # the work was shared
     for service in running:
         service.signal(signal.SIGTERM)
-    assert [service.wait(30) for service in running] == [0, 0, 0]
+    assert [service.wait(30) for service in running] == [0] * len(fleet)
 
 
 def test_a_paused_type_stays_pending_and_resumes_where_it_was(db: Database, workers: WorkerFactory) -> None:

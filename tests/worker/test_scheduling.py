@@ -22,8 +22,8 @@ def job_ids(db: Database) -> set[str]:
     return {row[0] for row in query(db, "SELECT id FROM jobs")}
 
 
-def test_three_workers_fire_a_missed_tick_once_and_the_report_is_written(
-    db: Database, settings: Settings, workers: WorkerFactory
+def test_a_fleet_fires_a_missed_tick_once_and_the_report_is_written(
+    db: Database, settings: Settings, workers: WorkerFactory, fleet: list[str]
 ) -> None:
     place_orders(settings, 3, [("prod-1", 2)])
     today = utcnow().date()
@@ -32,7 +32,7 @@ def test_three_workers_fire_a_missed_tick_once_and_the_report_is_written(
             "UPDATE cron_schedules SET next_run_at = :t WHERE id = 'daily_sales_report'",
             {"t": tx.ts(datetime.combine(today - timedelta(days=1), datetime.min.time(), UTC))},
         )
-    running = [workers(name, SIMULATED_FAILURE_RATE="0") for name in ("a", "b", "c")]
+    running = [workers(name, SIMULATED_FAILURE_RATE="0") for name in fleet]
     wait_until(
         lambda: scalar(db, "SELECT status FROM jobs WHERE type = 'daily_sales_report'") == "completed",
         timeout=30,
@@ -45,7 +45,7 @@ def test_three_workers_fire_a_missed_tick_once_and_the_report_is_written(
     assert query(db, "SELECT date, order_count FROM sales_reports") == [((today - timedelta(days=1)).isoformat(), 0)]
     for service in running:
         service.signal(signal.SIGTERM)
-    assert [service.wait(30) for service in running] == [0, 0, 0]
+    assert [service.wait(30) for service in running] == [0] * len(fleet)
     assert_no_lock_errors(running)
 
 
