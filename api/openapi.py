@@ -1,9 +1,9 @@
 """The OpenAPI document's schemas of request and response bodies, taken from msgspec itself.
 
 Bodies are msgspec Structs, and msgspec is what decodes and encodes them, so its own JSON Schema is
-the contract. Litestar's generator drifts from it: it drops every constraint of an optional field
-that is falsy (`ge=0` on `priority: int | None` vanished, litestar issue #4650) and never says that
-unknown fields are refused (`forbid_unknown_fields`). Schemathesis found both: documented-valid
+the contract. Litestar's generator drifts from it: it drops a constraint of an optional field whose
+value is falsy (`ge=0` on `priority: int | None` vanished; see also litestar issue #4650) and never
+says that unknown fields are refused (`forbid_unknown_fields`). Schemathesis found both: documented-valid
 requests were refused. This plugin documents every Struct with `msgspec.json.schema_components`.
 """
 
@@ -21,13 +21,15 @@ from litestar.typing import FieldDefinition
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
-# JSON Schema keyword -> attribute of Litestar's Schema.
-_ATTRIBUTES = {
-    field.metadata.get("alias") or field.name.split("_")[0] + "".join(p.title() for p in field.name.split("_")[1:]): (
-        field.name
-    )
-    for field in dataclasses.fields(Schema)
-}
+
+def _keyword(field: dataclasses.Field[Any]) -> str:
+    """The JSON Schema keyword of one of Schema's attributes (`max_length` -> `maxLength`)."""
+    alias: str | None = field.metadata.get("alias")
+    head, *rest = field.name.split("_")
+    return alias or head + "".join(part.title() for part in rest)
+
+
+_ATTRIBUTES = {_keyword(field): field.name for field in dataclasses.fields(Schema)}  # keyword -> attribute
 _SCHEMA_LISTS = frozenset({"anyOf", "allOf", "oneOf", "prefixItems"})
 _SCHEMA_VALUES = frozenset({"items", "additionalProperties", "not", "contains", "propertyNames"})
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties"})
