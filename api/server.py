@@ -7,6 +7,8 @@ envelope (api/limits.py), but only sees heads that reached it: whether a big hea
 depends on how its bytes arrive. So the parser's bound is set above the app's (room for a long
 request line) and a head refused for its size gets the same 431 envelope from the parser. Every
 header block over the limit is answered 431, however it arrives; the connection is then closed.
+The protocol is named explicitly, so an installed httptools (which uvicorn would prefer, with other
+limits and plain-text errors) changes nothing.
 """
 
 from __future__ import annotations
