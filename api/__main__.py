@@ -5,9 +5,8 @@ from __future__ import annotations
 import signal
 import sys
 
-import uvicorn
-
 from api.app import create_app
+from api.server import serve
 from shared.config import ConfigError, load_settings
 from shared.logging import configure_logging
 
@@ -22,9 +21,7 @@ def main() -> None:
     # that is a graceful stop, so the process exits 0 (as the workers do) instead of 143.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
-    # log_config=None: uvicorn's loggers propagate to the handlers configured above; access lines
-    # come from api.middleware, with fields.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

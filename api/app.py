@@ -15,8 +15,10 @@ from api.dashboard import DASHBOARD_ROUTES, TEMPLATE_CONFIG
 from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.lifespan import database_lifespan
+from api.limits import LimitedRequest, limit_headers, refuse_nul
 from api.metrics import PROMETHEUS, MetricsController
 from api.middleware import request_log
+from api.openapi import MsgspecSchemaPlugin
 from api.security import SCHEME
 from shared.config import Settings, load_settings
 from shared.queue.loading import load_job_types
@@ -35,6 +37,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[database_lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        request_class=LimitedRequest,  # JSON bodies nested too deeply are refused before parsing
+        before_request=refuse_nul,
+        # Bodies documented as msgspec (which decodes them) describes them, not as Litestar guesses.
+        plugins=[MsgspecSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Shop API",
             version=_version(),
@@ -56,8 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Around everything the app does, routing and its error responses included (route middleware
-    # would miss a 404 for an unknown path): the request id and the access line.
-    app.asgi_handler = request_log(app.asgi_handler)
+    # would miss a 404 for an unknown path): the request id and the access line, then the header limit.
+    app.asgi_handler = request_log(limit_headers(app.asgi_handler, settings.max_header_bytes))
     return app
 
 

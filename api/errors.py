@@ -9,6 +9,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import ResponseSpec
+from litestar.params import ParameterKwarg
 from litestar.types import ExceptionHandlersMap
 
 from api.schemas import (
@@ -21,6 +22,7 @@ from api.schemas import (
     field_error,
 )
 from shared.admin.cursors import InvalidCursorError
+from shared.admin.jobs import PayloadTooLargeError
 from shared.errors import FieldError, InputError
 from shared.logging import get_logger
 from shared.queue.cron import InvalidScheduleError, ScheduleNotFoundError
@@ -51,6 +53,7 @@ IN_FLIGHT_HEADERS = {"Retry-After": "1"}
 
 # Input the queue and the operator's actions refuse (shared.queue, shared.admin): status and code.
 QUEUE_ERRORS: Mapping[type[InputError], tuple[HTTPStatus, str]] = {
+    PayloadTooLargeError: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
     EnqueueError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
     InvalidScheduleError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
     InvalidCursorError: (HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR"),
@@ -66,6 +69,7 @@ HTTP_CODES: Mapping[int, str] = {
     HTTPStatus.NOT_FOUND: "NOT_FOUND",
     HTTPStatus.METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "HEADERS_TOO_LARGE",
 }
 
 INTERNAL_MESSAGE = "an unexpected error occurred; it has been logged"
@@ -105,25 +109,40 @@ def handle_queue_error(_: Request[Any, Any, Any], exc: InputError) -> Response[E
     return error_response(status, code, exc.message, exc.details)
 
 
-def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     """Litestar's own parameter and body validation, with its details turned into field errors."""
     problems = exc.extra if isinstance(exc.extra, list) else []
-    details = [_litestar_field_error(problem) for problem in problems if isinstance(problem, dict)]
+    names = _names_sent(request)
+    details = [_litestar_field_error(problem, names) for problem in problems if isinstance(problem, dict)]
     return error_response(HTTPStatus.BAD_REQUEST, "VALIDATION_ERROR", INVALID_REQUEST, details)
 
 
-def _litestar_field_error(problem: Mapping[str, Any]) -> FieldError:
-    key = str(problem.get("key", ""))
+def _names_sent(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The handler's parameter names mapped to the names clients send, where a parameter declares
+    one: Litestar reports `job_type` for the query parameter `type`."""
+    return {
+        name: field.kwarg_definition.name
+        for name, field in request.route_handler.parsed_fn_signature.parameters.items()
+        if isinstance(field.kwarg_definition, ParameterKwarg) and field.kwarg_definition.name
+    }
+
+
+def _litestar_field_error(problem: Mapping[str, Any], names: Mapping[str, str]) -> FieldError:
+    name = str(problem.get("key", ""))
     message = str(problem.get("message", "invalid value"))
-    if problem.get("source") == "header":
+    if message == repr(name):  # Litestar's wording for a missing value is the KeyError text
+        message = "required"
+    if name in names:
+        key = names[name]
+    elif problem.get("source") == "header":
         # Litestar names the handler's parameter (idempotency_key); the client knows Idempotency-Key.
-        key = "-".join(part.capitalize() for part in key.split("_"))
+        key = "-".join(part.capitalize() for part in name.split("_"))
     elif problem.get("source") == "query":
         # ... and created_from for the query parameter the client sends as createdFrom.
-        head, *rest = key.split("_")
+        head, *rest = name.split("_")
         key = head + "".join(part.capitalize() for part in rest)
-    if message == repr(key):  # Litestar's wording for a missing value is the KeyError text
-        message = "required"
+    else:
+        key = name
     if key == "data":  # the whole body
         key = ""
         if message == "required":
@@ -182,8 +201,14 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
+# What any request may be answered before its handler runs (api/limits.py): 400 for a NUL character
+# in the path, query or headers or for malformed HTTP, 431 for header fields over MAX_HEADER_BYTES.
+ANY_REQUEST = (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+
+
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries documenting the error envelope for these statuses."""
+    """OpenAPI entries documenting the error envelope for these statuses, and for those any request may get."""
     return {
-        status: ResponseSpec(ErrorBody, description=_phrase(status), generate_examples=False) for status in statuses
+        status: ResponseSpec(ErrorBody, description=_phrase(status), generate_examples=False)
+        for status in sorted({*statuses, *ANY_REQUEST})
     }

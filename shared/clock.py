@@ -21,7 +21,8 @@ def to_db(moment: datetime) -> str:
     """Format an aware datetime as SQLite-style UTC text with milliseconds."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    # isoformat, not strftime: %Y writes the year 60 as `60`, which sorts after `2026`.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
 def from_db(text: str) -> datetime:

@@ -29,6 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["json", "console"] = "console"
     busy_timeout_ms: int = 5000
     max_body_bytes: int = 64 * 1024
+    # Header fields of one request together (names, values, `: ` and CRLF), 431 above it.
+    max_header_bytes: int = 16 * 1024
 
     # Modules whose job types the worker runs and the API can enqueue (`module` or `module:attribute`).
     job_modules: str = "shared.shop.jobs"
@@ -68,7 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
             raise ConfigError("DATABASE_URL: an in-memory SQLite database cannot be shared by processes")
-        for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes"):
+        for name in ("worker_concurrency", "claim_batch", "busy_timeout_ms", "max_body_bytes", "max_header_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
         if self.prefetch is not None and self.prefetch < 0:

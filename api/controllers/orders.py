@@ -9,12 +9,12 @@ import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, RawBody
+from litestar.params import HeaderParameter, JSONBody, RawBody
 from litestar.response import File
 
 from api.errors import error_responses
 from api.idempotency import IdempotentRequest, StoredResponse, request_hash
-from api.schemas import CreateOrder, decode_strict
+from api.schemas import CreateOrder, PathId, decode_strict
 from api.views import OrderView, order_view
 from shared.clock import utcnow
 from shared.config import Settings
@@ -95,7 +95,7 @@ class OrderController(Controller):
         responses=error_responses(400, 404),
     )
     async def get_order(
-        self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
+        self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: PathId
     ) -> OrderView:
         """The order, its items, every job of its pipeline and, once generated, its invoice URL."""
         details = await db.run_read(lambda tx: orders.get_order(tx, order_id))
@@ -115,7 +115,7 @@ class OrderController(Controller):
         },
     )
     async def get_invoice(
-        self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: FromPath[str]
+        self, db: NamedDependency[Database], settings: NamedDependency[Settings], order_id: PathId
     ) -> File:
         """The invoice PDF; 404 until the worker has generated it."""
         data_dir = settings.resolved_data_dir()

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from shared.admin import cursors
 from shared.admin.common import View, stored_json
 from shared.admin.dead_letters import DeadLetterView, dead_letter_view
 from shared.admin.timeline import TimelineEvent, timeline
 from shared.clock import to_api
 from shared.db import Tx
+from shared.errors import FieldError
 from shared.queue import operations, queries
-from shared.queue.errors import NotFoundError
+from shared.queue.errors import EnqueueError, NotFoundError
 from shared.queue.producer import enqueue
 from shared.queue.registry import JobTypes
 
@@ -22,6 +25,15 @@ from shared.queue.registry import JobTypes
 MAX_PRIORITY = 100
 MAX_ATTEMPTS = 100
 MAX_DELAY_SECONDS = 366 * 24 * 3600
+# A payload is stored in the jobs table and read by every claim of it: a reference to the data, not
+# the data. This bound holds whatever MAX_BODY_BYTES is set to.
+MAX_PAYLOAD_BYTES = 32 * 1024
+
+
+class PayloadTooLargeError(EnqueueError):
+    def __init__(self, size: int) -> None:
+        problem = f"{size} bytes as JSON, more than the limit of {MAX_PAYLOAD_BYTES}"
+        super().__init__(f"the payload is too large: {problem}", [FieldError("payload", problem)])
 
 
 class JobView(View):
@@ -158,6 +170,9 @@ def enqueue_job(
     """Enqueue a job of a known type; the payload and options are checked before anything is written
     (EnqueueError). With the idempotency key of an unfinished job, that job is returned instead."""
     kind = job_types.get(job_type)
+    size = len(msgspec.json.encode(payload))
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLargeError(size)
     existing = None if idempotency_key is None else queries.unfinished_with_key(tx, idempotency_key)
     job_id = enqueue(
         tx,

@@ -56,6 +56,34 @@ def test_scheduled_at(client: TestClient[Litestar], db: Database) -> None:
     assert job_row(db, response.json()["id"]).scheduled_at == datetime.fromisoformat("2031-01-02T02:04:05+00:00")
 
 
+def test_a_time_long_past_is_due_now(client: TestClient[Litestar], db: Database) -> None:
+    """Found by the fuzzer: the year 60 was stored as `60-...` on SQLite, which sorts after `2026-...`
+    (never due) and did not parse back (a 500)."""
+    response = client.post(
+        "/admin/jobs", json={"type": "send_email", "payload": email(), "scheduledAt": "0060-10-27T04:12:20+08:29"}
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["scheduledAt"] == "0060-10-26T19:43:20.000Z"
+    due = client.get("/admin/jobs", params={"status": "pending"}).json()["jobs"]
+    assert [job["id"] for job in due] == [response.json()["id"]]
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"], ids=["after", "before"])
+def test_a_time_outside_the_years_1_to_9999_in_utc_is_400(
+    client: TestClient[Litestar], db: Database, moment: str
+) -> None:
+    """Found by the fuzzer: valid RFC 3339 that no UTC datetime can hold was a 500 (OverflowError)."""
+    enqueue = client.post("/admin/jobs", json={"type": "send_email", "payload": email(), "scheduledAt": moment})
+    listing = client.get("/admin/jobs", params={"createdTo": moment})
+    bulk = client.post("/admin/dead-letter/retry", json={"failedFrom": moment})
+
+    for response, field in ((enqueue, "scheduledAt"), (listing, "createdTo"), (bulk, "failedFrom")):
+        error = assert_error(response, 400, "VALIDATION_ERROR")
+        assert error["details"] == [{"field": field, "message": "out of range in UTC: years 1 to 9999"}]
+    assert job_count(db) == 0
+
+
 def test_an_idempotency_key_held_by_an_unfinished_job_returns_that_job(
     client: TestClient[Litestar], db: Database
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
+
 from shared.db import Database
 from tests.cli.conftest import Shopqueue, failed, ok, ok_json
 from tests.support.operator import job_count, job_row
@@ -53,4 +55,6 @@ def test_refusals_exit_2_and_write_nothing(shopqueue: Shopqueue, db: Database) -
     assert "expected a JSON object" in failed(shopqueue("enqueue", "send_email", "[]"), 2)
     assert "--max-attempts" in failed(shopqueue("enqueue", "send_email", EMAIL, "--max-attempts", "0"), 2)
     assert "--delay" in failed(shopqueue("enqueue", "send_email", EMAIL, "--delay", "-1"), 2)
+    too_large = msgspec.json.encode({"to": "ops@shop.test", "subject": "hi", "body": "é" * 17_000}).decode()
+    assert "payload is too large" in failed(shopqueue("enqueue", "send_email", too_large), 2)
     assert job_count(db) == 0

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
 
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter, RawBody
+from litestar.params import JSONBody, Parameter, QueryParameter, RawBody
 
-from api.controllers.admin.base import AdminController, Cursor, OptionalBody, admin_errors
+from api.controllers.admin.base import (
+    AdminController,
+    Cursor,
+    OptionalBody,
+    admin_errors,
+    moment_parameter,
+    query_moment,
+    utc_moment,
+)
 from api.controllers.admin.bodies import BulkDiscard, DeadLetterSelection, Discard, Review
-from api.schemas import decode_optional, decode_strict
+from api.schemas import MAX_ID_LENGTH, PathId, decode_optional, decode_strict
 from shared.admin import dead_letters
-from shared.admin.common import as_utc
 from shared.admin.dead_letters import BulkView, DeadLetterPage, DeadLetterView
 from shared.clock import utcnow
 from shared.db import Database
 from shared.queue.queries import DeadLetterFilter
 
-# Times without an offset are UTC.
-FailedFrom = Annotated[datetime | None, QueryParameter(name="failedFrom", description="inclusive")]
-FailedTo = Annotated[datetime | None, QueryParameter(name="failedTo", description="exclusive")]
+FailedFrom = Annotated[str | None, moment_parameter("failedFrom", "inclusive")]
+FailedTo = Annotated[str | None, moment_parameter("failedTo", "exclusive")]
 REVIEWED = {"false": False, "true": True, "all": None}
 NO_NOTES = Discard()
 
@@ -36,8 +41,8 @@ class DeadLetterController(AdminController):
         self,
         *,
         db: NamedDependency[Database],
-        job_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        error: Annotated[str | None, Parameter(description="text in the last error, any case")] = None,
+        job_type: Annotated[str | None, QueryParameter(name="type", max_length=MAX_ID_LENGTH)] = None,
+        error: Annotated[str | None, Parameter(max_length=500, description="text in the last error, any case")] = None,
         failed_from: FailedFrom = None,
         failed_to: FailedTo = None,
         reviewed: Annotated[Literal["false", "true", "all"], Parameter(description="unreviewed by default")] = "false",
@@ -45,7 +50,8 @@ class DeadLetterController(AdminController):
         cursor: Cursor = None,
     ) -> DeadLetterPage:
         """One page of dead-letter entries matching every filter given; `nextCursor` fetches the next page."""
-        where = DeadLetterFilter(job_type, error, as_utc(failed_from), as_utc(failed_to), REVIEWED[reviewed])
+        since, until = query_moment("failedFrom", failed_from), query_moment("failedTo", failed_to)
+        where = DeadLetterFilter(job_type, error, since, until, REVIEWED[reviewed])
         return await db.run_read(lambda tx: dead_letters.list_dead_letters(tx, where, limit=limit, cursor=cursor))
 
     @post(
@@ -86,7 +92,7 @@ class DeadLetterController(AdminController):
         status_code=HTTPStatus.OK,
         responses=admin_errors(400, 404, 409),
     )
-    async def retry_dead_letter(self, db: NamedDependency[Database], dead_id: FromPath[str]) -> DeadLetterView:
+    async def retry_dead_letter(self, db: NamedDependency[Database], dead_id: PathId) -> DeadLetterView:
         """Its job goes back to pending with fresh attempts (a workflow resumes from it); the entry is reviewed."""
         now = utcnow()
         return await db.run_write(lambda tx: dead_letters.retry_dead_letter(tx, dead_id, now))
@@ -99,7 +105,7 @@ class DeadLetterController(AdminController):
         responses=admin_errors(400, 404, 413),
     )
     async def review_dead_letter(
-        self, data: JSONBody[Review], body: RawBody, db: NamedDependency[Database], dead_id: FromPath[str]
+        self, data: JSONBody[Review], body: RawBody, db: NamedDependency[Database], dead_id: PathId
     ) -> DeadLetterView:
         """Mark the entry reviewed, with notes; its job stays as it is."""
         review = decode_strict(body, Review)
@@ -114,7 +120,7 @@ class DeadLetterController(AdminController):
         operation_class=OptionalBody,
     )
     async def discard_dead_letter(
-        self, body: RawBody, db: NamedDependency[Database], dead_id: FromPath[str], data: JSONBody[Discard] = NO_NOTES
+        self, body: RawBody, db: NamedDependency[Database], dead_id: PathId, data: JSONBody[Discard] = NO_NOTES
     ) -> DeadLetterView:
         """Give up on the entry: reviewed and noted as discarded; its job stays failed. The body is optional."""
         discard = decode_optional(body, Discard)
@@ -122,4 +128,5 @@ class DeadLetterController(AdminController):
 
 
 def _filter(selection: DeadLetterSelection) -> DeadLetterFilter:
-    return DeadLetterFilter(selection.type, selection.error, selection.failed_from, selection.failed_to)
+    since, until = utc_moment("failedFrom", selection.failed_from), utc_moment("failedTo", selection.failed_to)
+    return DeadLetterFilter(selection.type, selection.error, since, until)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
 
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter, RawBody
+from litestar.params import JSONBody, Parameter, QueryParameter, RawBody
 
-from api.controllers.admin.base import AdminController, Cursor, admin_errors
+from api.controllers.admin.base import (
+    AdminController,
+    Cursor,
+    admin_errors,
+    moment_parameter,
+    query_moment,
+    utc_moment,
+)
 from api.controllers.admin.bodies import NewJob
-from api.schemas import INVALID_REQUEST, decode_strict
+from api.schemas import INVALID_REQUEST, MAX_ID_LENGTH, PathId, decode_strict
 from shared.admin import jobs
-from shared.admin.common import as_utc
 from shared.admin.jobs import CancelView, JobDetailView, JobPage, JobView
 from shared.clock import utcnow
 from shared.db import Database
@@ -24,9 +29,8 @@ from shared.queue.queries import JobFilter
 from shared.queue.registry import JobTypes
 from shared.shop.errors import InvalidRequestError
 
-# Times without an offset are UTC.
-CreatedFrom = Annotated[datetime | None, QueryParameter(name="createdFrom", description="inclusive")]
-CreatedTo = Annotated[datetime | None, QueryParameter(name="createdTo", description="exclusive")]
+CreatedFrom = Annotated[str | None, moment_parameter("createdFrom", "inclusive")]
+CreatedTo = Annotated[str | None, moment_parameter("createdTo", "exclusive")]
 JobState = Literal["pending", "scheduled", "processing", "completed", "failed", "cancelled"]
 
 
@@ -40,20 +44,23 @@ class JobsController(AdminController):
         *,
         db: NamedDependency[Database],
         status: Annotated[JobState | None, Parameter(description="`pending` is due now, `scheduled` due later")] = None,
-        job_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        workflow_id: Annotated[str | None, QueryParameter(name="workflowId", description="e.g. an order id")] = None,
+        job_type: Annotated[str | None, QueryParameter(name="type", max_length=MAX_ID_LENGTH)] = None,
+        workflow_id: Annotated[
+            str | None, QueryParameter(name="workflowId", max_length=MAX_ID_LENGTH, description="e.g. an order id")
+        ] = None,
         created_from: CreatedFrom = None,
         created_to: CreatedTo = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: Cursor = None,
     ) -> JobPage:
         """One page of jobs matching every filter given; `nextCursor` fetches the next (older) page."""
-        where = JobFilter(status, job_type, workflow_id, as_utc(created_from), as_utc(created_to))
+        since, until = query_moment("createdFrom", created_from), query_moment("createdTo", created_to)
+        where = JobFilter(status, job_type, workflow_id, since, until)
         now = utcnow()
         return await db.run_read(lambda tx: jobs.list_jobs(tx, where, limit=limit, cursor=cursor, now=now))
 
     @get("/{job_id:str}", operation_id="GetJob", summary="A job in detail", responses=admin_errors(400, 404))
-    async def get_job(self, db: NamedDependency[Database], job_id: FromPath[str]) -> JobDetailView:
+    async def get_job(self, db: NamedDependency[Database], job_id: PathId) -> JobDetailView:
         """The job with its payload, failed attempts, timeline, children and dead-letter entries."""
         return await db.run_read(lambda tx: jobs.job_detail(tx, job_id))
 
@@ -78,6 +85,7 @@ class JobsController(AdminController):
         if request.scheduled_at is not None and request.delay_seconds is not None:
             conflict = FieldError("delaySeconds", "give scheduledAt or delaySeconds, not both")
             raise InvalidRequestError(INVALID_REQUEST, [conflict])
+        scheduled_at = utc_moment("scheduledAt", request.scheduled_at)
         now = utcnow()
         enqueued = await db.run_write(
             lambda tx: jobs.enqueue_job(
@@ -87,7 +95,7 @@ class JobsController(AdminController):
                 request.payload,
                 now=now,
                 priority=request.priority,
-                scheduled_at=request.scheduled_at,
+                scheduled_at=scheduled_at,
                 delay_seconds=request.delay_seconds,
                 max_attempts=request.max_attempts,
                 idempotency_key=request.idempotency_key,
@@ -102,7 +110,7 @@ class JobsController(AdminController):
         status_code=HTTPStatus.OK,
         responses=admin_errors(400, 404, 409),
     )
-    async def cancel_job(self, db: NamedDependency[Database], job_id: FromPath[str]) -> CancelView:
+    async def cancel_job(self, db: NamedDependency[Database], job_id: PathId) -> CancelView:
         """A waiting job is cancelled; a running one is asked to stop (its worker cancels it); 409 once finished."""
         now = utcnow()
         return await db.run_write(lambda tx: jobs.cancel_job(tx, job_id, now))
@@ -114,7 +122,7 @@ class JobsController(AdminController):
         status_code=HTTPStatus.OK,
         responses=admin_errors(400, 404, 409),
     )
-    async def retry_job(self, db: NamedDependency[Database], job_id: FromPath[str]) -> JobView:
+    async def retry_job(self, db: NamedDependency[Database], job_id: PathId) -> JobView:
         """A failed job runs again with fresh attempts; a waiting one becomes due at once; 409 otherwise."""
         now = utcnow()
         return await db.run_write(lambda tx: jobs.retry_job(tx, job_id, now))

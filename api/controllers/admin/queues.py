@@ -6,11 +6,11 @@ from http import HTTPStatus
 
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, RawBody
+from litestar.params import JSONBody, RawBody
 
 from api.controllers.admin.base import AdminController, OptionalBody, admin_errors
 from api.controllers.admin.bodies import Pause
-from api.schemas import decode_optional
+from api.schemas import PathId, decode_optional
 from shared.admin import queues
 from shared.admin.queues import QueueView
 from shared.clock import utcnow
@@ -43,7 +43,7 @@ class QueuesController(AdminController):
         body: RawBody,
         db: NamedDependency[Database],
         job_types: NamedDependency[JobTypes],
-        job_type: FromPath[str],
+        job_type: PathId,
         data: JSONBody[Pause] = NO_REASON,
     ) -> QueueView:
         """Workers stop claiming jobs of this type (running ones finish); they wait, in order. Body optional."""
@@ -59,7 +59,7 @@ class QueuesController(AdminController):
         responses=admin_errors(400, 404),
     )
     async def resume_queue(
-        self, db: NamedDependency[Database], job_types: NamedDependency[JobTypes], job_type: FromPath[str]
+        self, db: NamedDependency[Database], job_types: NamedDependency[JobTypes], job_type: PathId
     ) -> QueueView:
         """Workers claim jobs of this type again."""
         now = utcnow()

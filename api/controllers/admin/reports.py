@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import PathParameter
 
 from api.controllers.admin.base import AdminController, admin_errors
 from api.schemas import INVALID_REQUEST
@@ -15,6 +17,9 @@ from shared.admin.reports import DailyReportView
 from shared.db import Database
 from shared.errors import FieldError
 from shared.shop.errors import InvalidRequestError
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # date.fromisoformat alone would also take 20261128
+Day = Annotated[str, PathParameter(format="date", description="A UTC day, `YYYY-MM-DD`")]
 
 
 class ReportsController(AdminController):
@@ -27,7 +32,7 @@ class ReportsController(AdminController):
         summary="A day's sales report",
         responses=admin_errors(400, 404),
     )
-    async def get_daily_report(self, db: NamedDependency[Database], day: FromPath[str]) -> DailyReportView:
+    async def get_daily_report(self, db: NamedDependency[Database], day: Day) -> DailyReportView:
         """The sales report of a UTC day (`YYYY-MM-DD`); 404 until the daily_sales_report job has written it."""
         when = _day(day)
         return await db.run_read(lambda tx: reports.daily_report(tx, when))
@@ -35,6 +40,8 @@ class ReportsController(AdminController):
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        if ISO_DAY.fullmatch(text):
+            return date.fromisoformat(text)
     except ValueError:
-        raise InvalidRequestError(INVALID_REQUEST, [FieldError("date", "expected a date as YYYY-MM-DD")]) from None
+        pass
+    raise InvalidRequestError(INVALID_REQUEST, [FieldError("date", "expected a date as YYYY-MM-DD")])

@@ -6,11 +6,11 @@ from http import HTTPStatus
 
 from litestar import get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, RawBody
+from litestar.params import JSONBody, RawBody
 
 from api.controllers.admin.base import AdminController, admin_errors
 from api.controllers.admin.bodies import ScheduleChange
-from api.schemas import decode_strict
+from api.schemas import PathId, decode_strict
 from shared.admin import schedules
 from shared.admin.schedules import RunView, ScheduleView
 from shared.clock import utcnow
@@ -34,7 +34,7 @@ class SchedulesController(AdminController):
         responses=admin_errors(400, 404, 413),
     )
     async def update_schedule(
-        self, data: JSONBody[ScheduleChange], body: RawBody, db: NamedDependency[Database], schedule_id: FromPath[str]
+        self, data: JSONBody[ScheduleChange], body: RawBody, db: NamedDependency[Database], schedule_id: PathId
     ) -> ScheduleView:
         """`isActive` pauses or resumes (a resumed schedule fires from its next tick); `cronExpression` changes
         the timetable. An invalid expression changes nothing."""
@@ -54,7 +54,7 @@ class SchedulesController(AdminController):
         responses=admin_errors(400, 404),
     )
     async def run_schedule(
-        self, db: NamedDependency[Database], job_types: NamedDependency[JobTypes], schedule_id: FromPath[str]
+        self, db: NamedDependency[Database], job_types: NamedDependency[JobTypes], schedule_id: PathId
     ) -> RunView:
         """Enqueue the schedule's job at once, outside its timetable; skipped while its previous run is
         unfinished (unless the schedule allows overlap)."""

@@ -25,15 +25,14 @@ from sqlalchemy import REAL, Engine, Integer, Text, create_engine, event, text
 from shared.queue.backends.base import Backend, WakeSource
 from shared.queue.backends.inotify import DirectoryWatch
 
-_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
-
 
 def to_text(moment: datetime) -> str:
     """SQLite-style UTC text with milliseconds (`YYYY-MM-DD HH:MM:SS.SSS`): the seed's format,
-    so `scheduled_at <= datetime('now')` compares right on our rows."""
+    so `scheduled_at <= datetime('now')` compares right on our rows. The year has four digits
+    always (strftime's %Y writes the year 60 as `60`, which sorts after 2026 and parses as nothing)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-    return moment.astimezone(UTC).strftime(_TIMESTAMP)[:-3]
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
 def from_text(value: Any) -> datetime:
