@@ -45,6 +45,7 @@ PRUNE_EVERY = 60  # maintenance rounds between prunes of old cron ticks and rate
 FLUSH_BACKOFF_MAX = 2.0
 SHORT_JOB_SECONDS = 0.05  # automatic prefetch: keep a buffer while jobs run shorter than this, on average
 ABANDON_AFTER_FAILED_FLUSHES = 5
+REGISTER_RETRY_FIRST, REGISTER_RETRY_MAX = 0.1, 2.0  # seconds between tries while the database is unavailable
 
 
 class Worker:
@@ -102,13 +103,15 @@ class Worker:
         async with AsyncExitStack() as stack:
             for registry in self.job_types.registries:
                 self._resources[id(registry)] = await stack.enter_async_context(registry.resource_factory(env))
-            await self.db.run_write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+            if not await self._register():
+                log.info("worker.stopped", worker_id=self.id, registered=False)
+                return 0
             log.info("worker.started", worker_id=self.id, concurrency=self.capacity, burst=self.burst)
             watcher = self.db.backend.wake_source(interval=self.settings.wake_interval, idle_max=IDLE_WAKE_MAX)
             watcher.start(self._on_foreign_commit)
             background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._maintenance_loop())]
             try:
-                await self._rescue()
+                await self._rescue_or_warn()
                 await self._pump()
                 await self._drain()
             finally:
@@ -122,6 +125,25 @@ class Worker:
                     await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
         log.info("worker.stopped", worker_id=self.id)
         return 0
+
+    async def _register(self) -> bool:
+        """Wait out a database that is busy, full or unreachable instead of exiting: a supervisor
+        restarting a worker that exits would turn a short outage into a crash loop. A stop signal
+        ends the wait (False: the worker stops, having claimed nothing)."""
+        delay = REGISTER_RETRY_FIRST
+        while True:
+            try:
+                await self.db.run_write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+                return True
+            except Exception as exc:
+                if not self.db.backend.unavailable(exc):
+                    raise
+                log.warning("worker.waiting_for_database", error=f"{type(exc).__name__}: {exc}", retry_in_seconds=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            if self._stopping:
+                return False
+            delay = min(delay * 2, REGISTER_RETRY_MAX)
 
     def _on_signal(self, sig: int) -> None:
         if self._stopping:
@@ -525,6 +547,13 @@ class Worker:
         promoted = await self.db.run_write(lambda tx: aging.age(tx, self.clock(), threshold))
         if promoted:
             log.info("jobs.aged", promoted={str(level): n for level, n in promoted.items()}, worker_id=self.id)
+
+    async def _rescue_or_warn(self) -> None:
+        """The rescue at start-up; if the database refuses it, the maintenance loop tries again."""
+        try:
+            await self._rescue()
+        except Exception as exc:
+            log.warning("worker.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _rescue(self) -> None:
         now = self.clock()
