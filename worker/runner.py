@@ -17,10 +17,11 @@ import random
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.clock import Clock, utcnow
 from shared.config import Settings
@@ -37,6 +38,7 @@ from shared.queue.registry import JobTypes
 from shared.queue.store import Claim, Kind, Outcome, Settled
 
 log = get_logger("worker")
+T = TypeVar("T")
 
 IDLE_WAKE_MAX = 0.005  # slowest data_version check when idle: new work still starts within a few ms
 WORKER_RECORD_TTL = timedelta(days=1)
@@ -92,6 +94,7 @@ class Worker:
         self.metrics = MetricsBuffer()
         self._average_run: float | None = None  # moving average of run times, for automatic prefetch
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._writable_since = clock()  # since when every write of ours has gone through (see _write)
 
     # ---- process lifecycle -------------------------------------------------------------------
 
@@ -122,9 +125,20 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self._flush_metrics()
                 with contextlib.suppress(Exception):
-                    await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
+                    await self._write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
         log.info("worker.stopped", worker_id=self.id)
         return 0
+
+    async def _write(self, unit: Callable[[Tx], T]) -> T:
+        """Every write of this worker: a refusal by an unavailable database (lock held past
+        BUSY_TIMEOUT_MS, disk full) restarts the time it has seen the database take writes, which
+        decides whether it may judge others by their missed beats (QueuePolicy.trusts_missed_beats)."""
+        try:
+            return await self.db.run_write(unit)
+        except Exception as exc:
+            if self.db.backend.unavailable(exc):
+                self._writable_since = self.clock()
+            raise
 
     async def _register(self) -> bool:
         """Wait out a database that is busy, full or unreachable instead of exiting: a supervisor
@@ -133,7 +147,7 @@ class Worker:
         delay = REGISTER_RETRY_FIRST
         while True:
             try:
-                await self.db.run_write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+                await self._write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
                 return True
             except Exception as exc:
                 if not self.db.backend.unavailable(exc):
@@ -189,7 +203,7 @@ class Worker:
                     continue
                 batch, self.outcomes = self.outcomes, []
                 try:
-                    settled, claim, cancels = await self.db.run_write(partial(self._round, batch=batch, want=want))
+                    settled, claim, cancels = await self._write(partial(self._round, batch=batch, want=want))
                 except Exception as exc:
                     failures += 1
                     batch = self._after_failed_round(batch, exc, failures)
@@ -412,7 +426,7 @@ class Worker:
         if not rows:
             return
         try:
-            await self.db.run_write(lambda tx: flush_metrics(tx, rows))
+            await self._write(lambda tx: flush_metrics(tx, rows))
         except Exception:
             self.metrics.put_back(rows)
             raise
@@ -464,7 +478,7 @@ class Worker:
         self._hand_back_ready()
         with contextlib.suppress(Exception):
             running = len(self.running)
-            await self.db.run_write(lambda tx: workers.beat(tx, self.id, running, "stopping", self.clock()))
+            await self._write(lambda tx: workers.beat(tx, self.id, running, "stopping", self.clock()))
         tasks = list(self.running.values())
         if tasks:
             _, unfinished = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
@@ -476,7 +490,7 @@ class Worker:
                 return
             batch, self.outcomes = self.outcomes, []
             try:
-                settled, _, _ = await self.db.run_write(partial(self._round, batch=batch, want=0))
+                settled, _, _ = await self._write(partial(self._round, batch=batch, want=0))
             except Exception as exc:
                 log.warning("worker.final_round_failed", error=str(exc), attempt=attempt + 1)
                 self.outcomes[:0] = batch
@@ -506,7 +520,7 @@ class Worker:
             workers.prune(tx, now - WORKER_RECORD_TTL)
             return store.cancel_requests(tx, self.id) if running else []
 
-        self._cancel(await self.db.run_write(beat))
+        self._cancel(await self._write(beat))
 
     async def _maintenance_loop(self) -> None:
         rounds = 0
@@ -519,7 +533,7 @@ class Worker:
                 await self._age()
                 await self._rescue()
                 if rounds % PRUNE_EVERY == 0:
-                    await self.db.run_write(self._prune)
+                    await self._write(self._prune)
             except Exception as exc:  # the next round may get through
                 log.warning("worker.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -532,7 +546,7 @@ class Worker:
         now = self.clock()
         if not await self.db.run_read(lambda tx: cron.has_due(tx, now)):
             return
-        fired = await self.db.run_write(lambda tx: cron.tick(tx, self.job_types, self.clock()))
+        fired = await self._write(lambda tx: cron.tick(tx, self.job_types, self.clock()))
         if any(f.job_id for f in fired):
             self._maybe_work = True
             self._wake.set()
@@ -544,7 +558,7 @@ class Worker:
         now = self.clock()
         if not await self.db.run_read(lambda tx: aging.has_aged(tx, now, threshold)):
             return
-        promoted = await self.db.run_write(lambda tx: aging.age(tx, self.clock(), threshold))
+        promoted = await self._write(lambda tx: aging.age(tx, self.clock(), threshold))
         if promoted:
             log.info("jobs.aged", promoted={str(level): n for level, n in promoted.items()}, worker_id=self.id)
 
@@ -557,9 +571,14 @@ class Worker:
 
     async def _rescue(self) -> None:
         now = self.clock()
-        if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
+        trust = self.policy.trusts_missed_beats(now, self._writable_since)
+        if not await self.db.run_read(
+            lambda tx: store.has_orphans(tx, now, self.policy, rescuer=self.id, trust_beats=trust)
+        ):
             return
-        rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
+        rescue = await self._write(
+            lambda tx: store.rescue(tx, self.clock(), self.policy, rescuer=self.id, trust_beats=trust)
+        )
         for job in rescue.jobs:
             self.metrics.count("jobs_rescued", job.type)
             if job.dead_lettered:

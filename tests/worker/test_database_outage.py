@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -82,3 +83,41 @@ def test_sigterm_while_waiting_for_the_database_exits_0(
     assert scalar(db, "SELECT COUNT(*) FROM workers") == 0  # never registered, never claimed
     assert '"worker.started"' not in worker.log()
     assert_no_lock_errors([worker])
+
+
+def test_an_outage_longer_than_three_heartbeats_rescues_nothing(
+    db: Database, settings: Settings, workers: WorkerFactory
+) -> None:
+    """Every worker's beats are late after an outage: that is the database's doing, not theirs.
+    Nobody may take back a job that is still running (it would spend an attempt, and a last attempt
+    would end in the dead-letter queue though its worker completes it); the lease still applies."""
+    with db.write() as tx:
+        ids = [enqueue(tx, shop_jobs.send_email, {"to": f"u{i}@shop.test", "subject": "slow"}) for i in range(6)]
+    # Heartbeats every 0.5 s: three missed beats are 1.5 s; each email takes 0.5 s x 16 = 8 s.
+    env = {**IMPATIENT, "HEARTBEAT_SECONDS": "0.5", "LEASE_SECONDS": "60", "SIMULATED_LATENCY_SCALE": "16"}
+    fleet = [workers(name, WORKER_CONCURRENCY="2", **env) for name in ("a", "b", "c")]
+    wait_until(
+        lambda: scalar(db, "SELECT COUNT(DISTINCT locked_by) FROM jobs WHERE status = 'processing'") == 3,
+        timeout=30,
+        what="every worker to run jobs",
+    )
+    holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # 3 s: every beat in between is refused after BUSY_TIMEOUT_MS
+    time.sleep(3)
+    holder.execute("ROLLBACK")
+    holder.close()
+
+    wait_until(
+        lambda: scalar(db, "SELECT COUNT(*) FROM jobs WHERE status = 'completed'") == len(ids),
+        timeout=60,
+        what="every email to be sent",
+    )
+    assert scalar(db, "SELECT COUNT(*) FROM job_failures") == 0
+    assert scalar(db, "SELECT MAX(attempts) FROM jobs") == 1
+    for worker in fleet:
+        worker.signal(signal.SIGTERM)
+    assert [worker.wait(30) for worker in fleet] == [0, 0, 0]
+    for worker in fleet:
+        assert '"worker.heartbeat_failed"' in worker.log()  # the outage was felt
+        assert '"job.rescued"' not in worker.log()
+        assert '"job.outcome_ignored"' not in worker.log()
