@@ -47,6 +47,11 @@ PRUNE_EVERY = 60  # maintenance rounds between prunes of old cron ticks and rate
 FLUSH_BACKOFF_MAX = 2.0
 SHORT_JOB_SECONDS = 0.05  # automatic prefetch: keep a buffer while jobs run shorter than this, on average
 ABANDON_AFTER_FAILED_FLUSHES = 5
+# A write that waited longer than this share of a heartbeat (and at least the floor, in seconds: a
+# busy machine delays writes too, and only test settings have heartbeats under 2 s) means the
+# database was unavailable; after a refused heartbeat the next try comes after this share of one
+# (see Worker._write).
+SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR, HEARTBEAT_RETRY_SHARE = 0.5, 1.0, 0.25
 REGISTER_RETRY_FIRST, REGISTER_RETRY_MAX = 0.1, 2.0  # seconds between tries while the database is unavailable
 
 
@@ -130,15 +135,22 @@ class Worker:
         return 0
 
     async def _write(self, unit: Callable[[Tx], T]) -> T:
-        """Every write of this worker: a refusal by an unavailable database (lock held past
-        BUSY_TIMEOUT_MS, disk full) restarts the time it has seen the database take writes, which
-        decides whether it may judge others by their missed beats (QueuePolicy.trusts_missed_beats)."""
+        """Every write of this worker. A refusal by an unavailable database (lock held past
+        BUSY_TIMEOUT_MS, disk full), or a write that waited over half a heartbeat (the lock was
+        held elsewhere that long, refused or not), restarts the time this worker has seen the
+        database take writes freely: only after MISSED_BEATS heartbeats of that does it judge other
+        workers by their missed beats (QueuePolicy.trusts_missed_beats). Another worker's beats were
+        held up by the same outage; with its prompt retry after a refusal they land well before."""
+        started = time.monotonic()
         try:
-            return await self.db.run_write(unit)
+            result = await self.db.run_write(unit)
         except Exception as exc:
             if self.db.backend.unavailable(exc):
                 self._writable_since = self.clock()
             raise
+        if time.monotonic() - started > max(self.settings.heartbeat_seconds * SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR):
+            self._writable_since = self.clock()
+        return result
 
     async def _register(self) -> bool:
         """Wait out a database that is busy, full or unreachable instead of exiting: a supervisor
@@ -501,13 +513,18 @@ class Worker:
     # ---- heartbeat and rescue ----------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
+        period = self.settings.heartbeat_seconds
+        delay = period
         while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
+            await asyncio.sleep(delay)
             try:
                 await self._heartbeat()
-                await self._rescue()
-            except Exception as exc:  # keep beating; the next round may get through
+            except Exception as exc:  # a late beat makes this worker look dead: try again soon
                 log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+                delay = period * HEARTBEAT_RETRY_SHARE
+                continue
+            delay = period
+            await self._rescue_or_warn()
 
     async def _heartbeat(self) -> None:
         status = "stopping" if self._stopping else "running"
