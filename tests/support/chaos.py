@@ -121,9 +121,10 @@ def hold_write_lock(database: Path, seconds: float) -> Window:
 
 @dataclass
 class Exit:
-    """How one worker process ended: after which signal (None: on its own), with which code."""
+    """How one worker process ended: after which signals (none: on its own), with which code."""
 
     slot: int
+    pid: int
     signals: tuple[str, ...]
     code: int
     log_path: Path
@@ -159,7 +160,7 @@ class Fleet:
             for slot, service in list(self.services.items()):
                 code = service.process.poll()
                 if code is not None:
-                    crashed.append(Exit(slot, (), code, service.log_path))
+                    crashed.append(Exit(slot, service.process.pid, (), code, service.log_path))
                     self._start(slot)
             self.exits.extend(crashed)
         return crashed
@@ -181,7 +182,7 @@ class Fleet:
                 if service.process.poll() is None:
                     service.signal(sig)
             code = service.wait(timeout=60)
-            ended = Exit(slot, tuple(sig.name for sig in signals), code, service.log_path)
+            ended = Exit(slot, service.process.pid, tuple(sig.name for sig in signals), code, service.log_path)
             self.exits.append(ended)
             self._start(slot)
         return ended
@@ -192,7 +193,7 @@ class Fleet:
             for service in self.services.values():
                 service.signal(signal.SIGTERM)
             ended = [
-                Exit(slot, ("SIGTERM",), service.wait(timeout=120), service.log_path)
+                Exit(slot, service.process.pid, ("SIGTERM",), service.wait(timeout=120), service.log_path)
                 for slot, service in self.services.items()
             ]
             self.exits.extend(ended)

@@ -21,6 +21,7 @@ LOCKED = "database is locked"
 POST_ORDERS = "POST /orders"
 HEALTH = "GET /health"  # its 503 has its own body (status and database), not the error envelope
 RETRY_PAUSE = (0.1, 0.4)  # a client's pause before it tries the same key again
+KEEPALIVE_SECONDS = 2.0  # below uvicorn's 5 s keep-alive timeout (see Clients.client)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,14 @@ class Clients:
         return f"soak-{self.run_id}-{n}"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=self.plan.request_timeout)
+        # uvicorn closes a connection idle for 5 s (timeout_keep_alive), httpx keeps one for 5 s
+        # (keepalive_expiry): a request sent on a connection idle just under 5 s can cross the
+        # server's close and get no answer. Clients must drop idle connections first.
+        return httpx.Client(
+            base_url=self.base_url,
+            timeout=self.plan.request_timeout,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
+        )
 
     # ---- placing orders --------------------------------------------------------------------
 

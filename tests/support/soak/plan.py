@@ -33,7 +33,7 @@ class SoakPlan:
     # turn: some shorter than BUSY_TIMEOUT_MS (every writer must just wait), some longer (the API may
     # answer 503, the workers retry).
     lock_every: tuple[float, float] = (6.0, 10.0)
-    lock_seconds: tuple[float, ...] = (2.0, 6.5, 3.5)
+    lock_seconds: tuple[float, ...] = (6.5, 2.0)
     # The disk is filled to ENOSPC every disk_full_every seconds, for disk_full_seconds.
     disk_full_every: tuple[float, float] = (10.0, 16.0)
     disk_full_seconds: float = 2.0

@@ -23,7 +23,7 @@ import httpx
 from shared.config import Settings
 from tests.support.chaos import Exit, Fleet, SmallDisk, Window
 from tests.support.processes import Service, child_env, free_port, run_alembic, spawn, wait_http_ok
-from tests.support.soak.audit import audit_database, connect, integrity, percentiles_ms
+from tests.support.soak.audit import LEASE_LOST, audit_database, connect, integrity, percentiles_ms
 from tests.support.soak.faults import Faults
 from tests.support.soak.load import LOCKED, Clients, Failure
 from tests.support.soak.plan import STEPS, SoakPlan
@@ -44,6 +44,9 @@ STARTED = '"worker.started"'
 # write lane fails a whole batch, which may have been waiting a moment longer).
 SLACK_SECONDS = 1.0
 FAULT_NAMES = {"lock": "the write lock was held outside", "disk": "the disk was full"}
+# A crash, a bug's 500, and a finished job whose outcome was dropped because another worker had
+# taken it back while it ran.
+UNWANTED_EVENTS = ("worker.crashed", "unhandled exception", "job.outcome_ignored")
 SHOWN_EVENTS = ("worker.started",)  # INFO events worth a count; every warning and error is counted
 # The report's figures, in reading order (each a count in the tally).
 OUTCOMES = (
@@ -146,17 +149,20 @@ def _run(plan: SoakPlan, disk: SmallDisk, report: SoakReport, say: Callable[[str
     report.problems += audit.problems
     report.tally.update(audit.tally)
     report.problems += _check_exits(faults.log.stops, faults.log.crashes, final)
+    report.problems += _check_rescues(database, {e.pid for e in faults.log.stops})
     report.problems += faults.log.errors
     traffic = clients.traffic
     report.problems += traffic.problems
     causes, unexplained = _explain(traffic.failures, faults.log.windows)
     report.problems += [
-        f"{f.route} answered {f.status or 'nothing'} with no fault to explain it: {f.body}" for f in unexplained
+        f"{f.route} answered {f.status or 'nothing'} after {f.end - f.start:.3f} s at "
+        f"{datetime.fromtimestamp(f.start, UTC):%H:%M:%S.%f} UTC, no fault to explain it: {f.body}"
+        for f in unexplained
     ]
     events = _scan_logs([api.log_path, *fleet.log_paths()])
     if events[LOCKED]:
         report.problems.append(f"{events[LOCKED]} log lines say {LOCKED!r}")
-    report.problems += [f"{events[e]} {e!r} log lines" for e in ("worker.crashed", "unhandled exception") if events[e]]
+    report.problems += [f"{events[e]} {e!r} log lines" for e in UNWANTED_EVENTS if events[e]]
     _tally_faults(report.tally, faults, fleet, plan)
     report.tally.update({f"5xx: {what}": n for what, n in causes.items()})
     report.tally["replays"], report.tally["races"] = traffic.replays, traffic.races
@@ -291,6 +297,20 @@ def _check_exits(stops: list[Exit], crashes: list[Exit], final: list[Exit]) -> l
         if ended.code not in EXPECTED_EXIT[how]:
             problems.append(f"a worker exited with {ended.code} after {how} (log {ended.log_path.name})")
     return problems
+
+
+def _check_rescues(database: Path, stopped: set[int]) -> list[str]:
+    """Jobs are taken back only from workers that were stopped (killed, or stopped before they could
+    settle): never from one that kept running, whatever the database went through. A worker id is
+    `host:pid:random`; the rescue records the lost worker in job_failures."""
+    with connect(database) as conn:
+        lost = conn.execute(
+            "SELECT job_id, worker_id FROM job_failures WHERE error LIKE ?", (f"{LEASE_LOST}%",)
+        ).fetchall()
+    wrong = [(job_id, worker) for job_id, worker in lost if int(worker.split(":")[-2]) not in stopped]
+    if not wrong:
+        return []
+    return [f"{len(wrong)} jobs taken back from workers that were never stopped, e.g. {wrong[:5]}"]
 
 
 def _explain(failures: list[Failure], windows: list[Window]) -> tuple[Counter[str], list[Failure]]:
