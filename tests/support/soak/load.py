@@ -77,6 +77,11 @@ class Traffic:
             self.problems.append(text)
 
 
+def in_flight(response: httpx.Response) -> bool:
+    """409 IDEMPOTENCY_REQUEST_IN_FLIGHT: the key is held by another request; retry shortly."""
+    return response.status_code == 409 and '"code":"IDEMPOTENCY_REQUEST_IN_FLIGHT"' in response.text.replace(" ", "")
+
+
 class GaveUpError(Exception):
     """A client got no 201 for its order within the plan's patience (the API is down or stuck)."""
 
@@ -161,8 +166,10 @@ class Clients:
         return {"userId": self.key(n), "items": order_lines(n)}
 
     def post_until_created(self, http: httpx.Client, n: int, *, record: bool = True) -> Placed:
-        """POST /orders with the order's key until it answers 201; 503 and lost answers are retried
-        with the same key (what a careful client does); anything else is a problem, retried too."""
+        """POST /orders with the order's key until it answers 201; 503, 409 IDEMPOTENCY_REQUEST_IN_FLIGHT
+        (the key's claim held by a request still running, or by one answered 503 that could not release
+        it) and lost answers are retried with the same key (what a careful client does); anything else
+        is a problem, retried too."""
         attempts = 0
         give_up_at = time.monotonic() + self.plan.give_up_after
         while True:
@@ -176,7 +183,7 @@ class Clients:
                     with self.traffic.lock:
                         self.traffic.placed[n] = placed
                 return placed
-            if response is not None and response.status_code not in (500, 503):
+            if response is not None and response.status_code not in (500, 503) and not in_flight(response):
                 self.traffic.problem(f"order {n}: {response.status_code} {response.text[:300]}")
             time.sleep(self._rng.uniform(*RETRY_PAUSE))
 
