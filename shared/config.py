@@ -35,6 +35,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Modules whose job types the worker runs and the API can enqueue (`module` or `module:attribute`).
     job_modules: str = "shared.shop.jobs"
     worker_concurrency: int = 32
+    # Added to a worker process's nice value at start-up (0-19; 0 leaves it): on a host shared with
+    # the API, busy workers then give the CPU to the API's requests first, and when nothing else
+    # wants the CPU they run at full speed all the same.
+    worker_nice: int = 10
     # Claimed jobs a worker keeps ready beyond its running ones, so a freed slot starts the next job
     # without waiting for the database. Empty: automatic, up to CLAIM_BATCH while jobs take under
     # 50 ms and none for longer jobs (which other workers may as well take); 0: never.
@@ -89,15 +93,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError(f"{name.upper()} must be positive")
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ConfigError("HEARTBEAT_SECONDS must be shorter than LEASE_SECONDS")
-        if self.simulated_latency_scale < 0:
-            raise ConfigError("SIMULATED_LATENCY_SCALE must not be negative")
         rate = self.simulated_failure_rate
         if rate is not None and not 0 <= rate <= 1:
             raise ConfigError("SIMULATED_FAILURE_RATE must be between 0 and 1")
-        if self.priority_aging_seconds < 0:
-            raise ConfigError("PRIORITY_AGING_SECONDS must not be negative")
-        if self.cleanup_after_days < 0:
-            raise ConfigError("CLEANUP_AFTER_DAYS must not be negative")
+        for name in ("simulated_latency_scale", "priority_aging_seconds", "cleanup_after_days"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name.upper()} must not be negative")
+        if not 0 <= self.worker_nice <= 19:
+            raise ConfigError("WORKER_NICE must be between 0 and 19")
         self.timeout_overrides()  # fail at start-up, not at the first job
         self._check_limits()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import click
@@ -31,6 +32,7 @@ def main(job_modules: tuple[str, ...], burst: bool) -> None:
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from exc
     configure_logging(settings.log_level, settings.log_format)
+    os.nice(settings.worker_nice)  # raising one's own nice value needs no privilege
     try:
         job_types = load_job_types(list(job_modules) or settings.job_module_list())
     except (ImportError, ValueError) as exc:

@@ -43,6 +43,8 @@ def test_values_come_from_upper_case_variables() -> None:
         ({"DATABASE_URL": "sqlite:///:memory:"}, "in-memory"),
         ({"HEARTBEAT_SECONDS": "90"}, "HEARTBEAT_SECONDS"),
         ({"JOB_TIMEOUTS": "send_email"}, "JOB_TIMEOUTS"),
+        ({"WORKER_NICE": "20"}, "WORKER_NICE"),
+        ({"WORKER_NICE": "-1"}, "WORKER_NICE"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], message: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 
 from shared.config import Settings
 from shared.db import Database
@@ -12,6 +14,12 @@ from tests.support.queue import delivered, query, scalar, wait_until
 from tests.worker.conftest import WorkerFactory, assert_no_lock_errors
 
 JOBS = 3000
+
+
+def niceness(pid: int) -> int:
+    """Field 19 of /proc/<pid>/stat (after the command name, which may hold spaces)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[16])
 
 
 def test_three_workers_drain_three_thousand_jobs_exactly_once(
@@ -33,6 +41,8 @@ def test_three_workers_drain_three_thousand_jobs_exactly_once(
         timeout=180,
         what="all jobs completed",
     )
+    # WORKER_NICE (default 10): the workers yield the CPU to the API's requests on a shared host.
+    assert [niceness(service.process.pid) for service in running] == 3 * [min(os.nice(0) + 10, 19)]
     for service in running:
         service.signal(signal.SIGTERM)
     assert [service.wait(30) for service in running] == [0, 0, 0]
