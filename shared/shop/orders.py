@@ -12,8 +12,10 @@ a refusal of it (card declined, stock short), is stored and replayed to every la
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -166,10 +168,36 @@ async def place_order(
         await db.run_write(functools.partial(replays.refuse, refusal=refusal))
         raise
     except BaseException:
-        with contextlib.suppress(Exception):  # if this fails too, the claim expires on its own
+        try:
             await db.run_write(replays.release)
+        except Exception:
+            # The database refused this write too (disk full, write lock held): keep trying, so the
+            # key is free soon after the database recovers, not only once the claim expires.
+            _keep_releasing(db, replays)
         raise
     return Placed(placed, None)
+
+
+# A release retried in the background stops after this long: by then the claim has expired and the
+# next request with the key takes it over anyway.
+RELEASE_RETRY_FOR = 60.0
+RELEASE_RETRY_EVERY = 0.5
+_releasing: set[asyncio.Task[None]] = set()  # strong references, or a pending task may be collected
+
+
+def _keep_releasing(db: Database, replays: Replays[Any]) -> None:
+    task = asyncio.get_running_loop().create_task(_release_until_done(db, replays))
+    _releasing.add(task)
+    task.add_done_callback(_releasing.discard)
+
+
+async def _release_until_done(db: Database, replays: Replays[Any]) -> None:
+    deadline = time.monotonic() + RELEASE_RETRY_FOR
+    while time.monotonic() < deadline:
+        await asyncio.sleep(RELEASE_RETRY_EVERY)
+        with contextlib.suppress(Exception):
+            await db.run_write(replays.release)
+            return
 
 
 async def _place(

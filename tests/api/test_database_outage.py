@@ -11,6 +11,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from shared.db import Database
 from tests.api.helpers import assert_error, shop_state
 from tests.support.chaos import SmallDisk
 from tests.support.processes import Service, running_api
-from tests.support.queue import delivered
+from tests.support.queue import delivered, wait_until
 
 ORDER = {"userId": "u-outage", "items": [{"productId": "prod-1", "quantity": 1}]}
 
@@ -127,3 +128,35 @@ def test_a_full_disk_is_503_and_the_retry_places_one_order(small_disk: SmallDisk
         "OperationalError: disk I/O error",
     }
     assert "Traceback" not in log
+
+
+def claimed(db: Database, key: str) -> bool:
+    with db.read() as tx:
+        return tx.one("SELECT 1 FROM idempotent_requests WHERE key = :key", {"key": key}) is not None
+
+
+def test_a_key_claimed_before_the_disk_filled_is_free_soon_after_it_has_space(
+    small_disk: SmallDisk, tmp_path: Path
+) -> None:
+    """The key was claimed, then the disk filled while the card was charged: the order's write and
+    the claim's release are both refused. The release is retried in the background, so a retry soon
+    after the disk has space runs (201), instead of 409 IN_FLIGHT until the claim expires (60 s)."""
+    settings = Settings(
+        database_url=f"sqlite:///{small_disk.path / 'shop.db'}",
+        data_dir=str(small_disk.path),
+        providers_database_url=f"sqlite:///{tmp_path / 'providers.db'}",
+    )
+    db = Database(settings.database_url)
+    try:
+        # SIMULATED_LATENCY_SCALE=5: the card payment takes about a second, time to fill the disk.
+        with running_api(settings, tmp_path, SIMULATED_LATENCY_SCALE="5") as api, ThreadPoolExecutor(1) as pool:
+            first = pool.submit(post_order, api, "outage-2")
+            wait_until(lambda: claimed(db, "outage-2"), timeout=10, what="the key claimed", interval=0.005)
+            with small_disk.full():
+                assert_error(first.result(timeout=30), 503, "SERVICE_UNAVAILABLE")
+                assert claimed(db, "outage-2")  # the release was refused too
+            wait_until(lambda: not claimed(db, "outage-2"), timeout=10, what="the claim released")
+            retried = post_order(api, "outage-2")
+            assert retried.status_code == 201, retried.text
+    finally:
+        db.dispose()
