@@ -23,6 +23,7 @@ from api.schemas import (
 )
 from shared.admin.cursors import InvalidCursorError
 from shared.admin.jobs import PayloadTooLargeError
+from shared.db import Database
 from shared.errors import FieldError, InputError
 from shared.logging import get_logger
 from shared.queue.cron import InvalidScheduleError, ScheduleNotFoundError
@@ -73,6 +74,8 @@ HTTP_CODES: Mapping[int, str] = {
 }
 
 INTERNAL_MESSAGE = "an unexpected error occurred; it has been logged"
+UNAVAILABLE_MESSAGE = "the database is busy or out of space; retry shortly"
+RETRY_AFTER_SECONDS = 1
 
 
 def error_body(code: str, message: str, details: Iterable[FieldError] = ()) -> ErrorBody:
@@ -162,9 +165,32 @@ def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Re
 
 
 def handle_internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    """Log the exception with its traceback; the client learns nothing about the internals."""
+    """Log the exception with its traceback; the client learns nothing about the internals.
+
+    The database being busy past the busy timeout, out of disk space or unreachable is not a bug
+    but an outage: 503 with Retry-After, so clients retry (with their Idempotency-Key), and one
+    warning line naming the cause instead of a traceback."""
+    if _database_unavailable(request, exc):
+        logger.warning("database unavailable", method=request.method, path=request.url.path, error=_one_line(exc))
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            UNAVAILABLE_MESSAGE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     logger.error("unhandled exception", method=request.method, path=request.url.path, exc_info=exc)
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL", INTERNAL_MESSAGE)
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> bool:
+    database: Database | None = getattr(request.app.state, "db", None)
+    return database is not None and database.backend.unavailable(exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    """`WriteLockTimeoutError: no write lock within ...`: the driver's first line, no SQL or parameters."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _default_message(request: Request[Any, Any, Any], status: int) -> str:

@@ -17,10 +17,11 @@ import random
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.clock import Clock, utcnow
 from shared.config import Settings
@@ -37,6 +38,7 @@ from shared.queue.registry import JobTypes
 from shared.queue.store import Claim, Kind, Outcome, Settled
 
 log = get_logger("worker")
+T = TypeVar("T")
 
 IDLE_WAKE_MAX = 0.005  # slowest data_version check when idle: new work still starts within a few ms
 WORKER_RECORD_TTL = timedelta(days=1)
@@ -45,6 +47,12 @@ PRUNE_EVERY = 60  # maintenance rounds between prunes of old cron ticks and rate
 FLUSH_BACKOFF_MAX = 2.0
 SHORT_JOB_SECONDS = 0.05  # automatic prefetch: keep a buffer while jobs run shorter than this, on average
 ABANDON_AFTER_FAILED_FLUSHES = 5
+# A write that waited longer than this share of a heartbeat (and at least the floor, in seconds: a
+# busy machine delays writes too, and only test settings have heartbeats under 2 s) means the
+# database was unavailable; after a refused heartbeat the next try comes after this share of one
+# (see Worker._write).
+SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR, HEARTBEAT_RETRY_SHARE = 0.5, 1.0, 0.25
+REGISTER_RETRY_FIRST, REGISTER_RETRY_MAX = 0.1, 2.0  # seconds between tries while the database is unavailable
 
 
 class Worker:
@@ -91,6 +99,7 @@ class Worker:
         self.metrics = MetricsBuffer()
         self._average_run: float | None = None  # moving average of run times, for automatic prefetch
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._writable_since = clock()  # since when every write of ours has gone through (see _write)
 
     # ---- process lifecycle -------------------------------------------------------------------
 
@@ -102,13 +111,15 @@ class Worker:
         async with AsyncExitStack() as stack:
             for registry in self.job_types.registries:
                 self._resources[id(registry)] = await stack.enter_async_context(registry.resource_factory(env))
-            await self.db.run_write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+            if not await self._register():
+                log.info("worker.stopped", worker_id=self.id, registered=False)
+                return 0
             log.info("worker.started", worker_id=self.id, concurrency=self.capacity, burst=self.burst)
             watcher = self.db.backend.wake_source(interval=self.settings.wake_interval, idle_max=IDLE_WAKE_MAX)
             watcher.start(self._on_foreign_commit)
             background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._maintenance_loop())]
             try:
-                await self._rescue()
+                await self._rescue_or_warn()
                 await self._pump()
                 await self._drain()
             finally:
@@ -119,9 +130,46 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self._flush_metrics()
                 with contextlib.suppress(Exception):
-                    await self.db.run_write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
+                    await self._write(lambda tx: workers.beat(tx, self.id, 0, "stopped", self.clock()))
         log.info("worker.stopped", worker_id=self.id)
         return 0
+
+    async def _write(self, unit: Callable[[Tx], T]) -> T:
+        """Every write of this worker. A refusal by an unavailable database (lock held past
+        BUSY_TIMEOUT_MS, disk full), or a write that waited over half a heartbeat (the lock was
+        held elsewhere that long, refused or not), restarts the time this worker has seen the
+        database take writes freely: only after MISSED_BEATS heartbeats of that does it judge other
+        workers by their missed beats (QueuePolicy.trusts_missed_beats). Another worker's beats were
+        held up by the same outage; with its prompt retry after a refusal they land well before."""
+        started = time.monotonic()
+        try:
+            result = await self.db.run_write(unit)
+        except Exception as exc:
+            if self.db.backend.unavailable(exc):
+                self._writable_since = self.clock()
+            raise
+        if time.monotonic() - started > max(self.settings.heartbeat_seconds * SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR):
+            self._writable_since = self.clock()
+        return result
+
+    async def _register(self) -> bool:
+        """Wait out a database that is busy, full or unreachable instead of exiting: a supervisor
+        restarting a worker that exits would turn a short outage into a crash loop. A stop signal
+        ends the wait (False: the worker stops, having claimed nothing)."""
+        delay = REGISTER_RETRY_FIRST
+        while True:
+            try:
+                await self._write(lambda tx: workers.register(tx, self.id, self.capacity, self.clock()))
+                return True
+            except Exception as exc:
+                if not self.db.backend.unavailable(exc):
+                    raise
+                log.warning("worker.waiting_for_database", error=f"{type(exc).__name__}: {exc}", retry_in_seconds=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            if self._stopping:
+                return False
+            delay = min(delay * 2, REGISTER_RETRY_MAX)
 
     def _on_signal(self, sig: int) -> None:
         if self._stopping:
@@ -167,7 +215,7 @@ class Worker:
                     continue
                 batch, self.outcomes = self.outcomes, []
                 try:
-                    settled, claim, cancels = await self.db.run_write(partial(self._round, batch=batch, want=want))
+                    settled, claim, cancels = await self._write(partial(self._round, batch=batch, want=want))
                 except Exception as exc:
                     failures += 1
                     batch = self._after_failed_round(batch, exc, failures)
@@ -390,7 +438,7 @@ class Worker:
         if not rows:
             return
         try:
-            await self.db.run_write(lambda tx: flush_metrics(tx, rows))
+            await self._write(lambda tx: flush_metrics(tx, rows))
         except Exception:
             self.metrics.put_back(rows)
             raise
@@ -442,7 +490,7 @@ class Worker:
         self._hand_back_ready()
         with contextlib.suppress(Exception):
             running = len(self.running)
-            await self.db.run_write(lambda tx: workers.beat(tx, self.id, running, "stopping", self.clock()))
+            await self._write(lambda tx: workers.beat(tx, self.id, running, "stopping", self.clock()))
         tasks = list(self.running.values())
         if tasks:
             _, unfinished = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
@@ -454,7 +502,7 @@ class Worker:
                 return
             batch, self.outcomes = self.outcomes, []
             try:
-                settled, _, _ = await self.db.run_write(partial(self._round, batch=batch, want=0))
+                settled, _, _ = await self._write(partial(self._round, batch=batch, want=0))
             except Exception as exc:
                 log.warning("worker.final_round_failed", error=str(exc), attempt=attempt + 1)
                 self.outcomes[:0] = batch
@@ -465,13 +513,18 @@ class Worker:
     # ---- heartbeat and rescue ----------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
+        period = self.settings.heartbeat_seconds
+        delay = period
         while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
+            await asyncio.sleep(delay)
             try:
                 await self._heartbeat()
-                await self._rescue()
-            except Exception as exc:  # keep beating; the next round may get through
+            except Exception as exc:  # a late beat makes this worker look dead: try again soon
                 log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+                delay = period * HEARTBEAT_RETRY_SHARE
+                continue
+            delay = period
+            await self._rescue_or_warn()
 
     async def _heartbeat(self) -> None:
         status = "stopping" if self._stopping else "running"
@@ -484,7 +537,7 @@ class Worker:
             workers.prune(tx, now - WORKER_RECORD_TTL)
             return store.cancel_requests(tx, self.id) if running else []
 
-        self._cancel(await self.db.run_write(beat))
+        self._cancel(await self._write(beat))
 
     async def _maintenance_loop(self) -> None:
         rounds = 0
@@ -497,7 +550,7 @@ class Worker:
                 await self._age()
                 await self._rescue()
                 if rounds % PRUNE_EVERY == 0:
-                    await self.db.run_write(self._prune)
+                    await self._write(self._prune)
             except Exception as exc:  # the next round may get through
                 log.warning("worker.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -510,7 +563,7 @@ class Worker:
         now = self.clock()
         if not await self.db.run_read(lambda tx: cron.has_due(tx, now)):
             return
-        fired = await self.db.run_write(lambda tx: cron.tick(tx, self.job_types, self.clock()))
+        fired = await self._write(lambda tx: cron.tick(tx, self.job_types, self.clock()))
         if any(f.job_id for f in fired):
             self._maybe_work = True
             self._wake.set()
@@ -522,15 +575,27 @@ class Worker:
         now = self.clock()
         if not await self.db.run_read(lambda tx: aging.has_aged(tx, now, threshold)):
             return
-        promoted = await self.db.run_write(lambda tx: aging.age(tx, self.clock(), threshold))
+        promoted = await self._write(lambda tx: aging.age(tx, self.clock(), threshold))
         if promoted:
             log.info("jobs.aged", promoted={str(level): n for level, n in promoted.items()}, worker_id=self.id)
 
+    async def _rescue_or_warn(self) -> None:
+        """The rescue at start-up; if the database refuses it, the maintenance loop tries again."""
+        try:
+            await self._rescue()
+        except Exception as exc:
+            log.warning("worker.maintenance_failed", error=f"{type(exc).__name__}: {exc}")
+
     async def _rescue(self) -> None:
         now = self.clock()
-        if not await self.db.run_read(lambda tx: store.has_orphans(tx, now, self.policy)):
+        trust = self.policy.trusts_missed_beats(now, self._writable_since)
+        if not await self.db.run_read(
+            lambda tx: store.has_orphans(tx, now, self.policy, rescuer=self.id, trust_beats=trust)
+        ):
             return
-        rescue = await self.db.run_write(lambda tx: store.rescue(tx, self.clock(), self.policy))
+        rescue = await self._write(
+            lambda tx: store.rescue(tx, self.clock(), self.policy, rescuer=self.id, trust_beats=trust)
+        )
         for job in rescue.jobs:
             self.metrics.count("jobs_rescued", job.type)
             if job.outcome == store.DEAD_LETTERED:

@@ -53,7 +53,8 @@ class OrderController(Controller):
         status_code=HTTPStatus.CREATED,
         responses={
             HTTPStatus.CREATED: ResponseSpec(OrderView, description="The order (on a replay, as first placed)"),
-            **error_responses(400, 402, 404, 409, 413, 422),
+            # 503: the database is busy or full; retry with the same Idempotency-Key.
+            **error_responses(400, 402, 404, 409, 413, 422, 503),
         },
     )
     async def place_order(

@@ -74,6 +74,15 @@ class QueuePolicy:
         """A worker last seen before this is dead."""
         return live_since(now, self.heartbeat_seconds)
 
+    def trusts_missed_beats(self, now: datetime, writable_since: datetime) -> bool:
+        """Whether missed beats prove a worker dead, to a rescuer whose writes have all succeeded
+        since `writable_since`. After an outage (the write lock held elsewhere, a full disk) every
+        worker's beats are late through no fault of its own; the first to write again would take
+        back every running job, each rescue spending an attempt, and a last attempt ending in the
+        dead-letter queue though its worker completes it. So the beats count only once the rescuer
+        has written for MISSED_BEATS heartbeats without a refusal; until then only the lease does."""
+        return now - writable_since >= timedelta(seconds=self.heartbeat_seconds * MISSED_BEATS)
+
 
 def live_since(now: datetime, heartbeat_seconds: float) -> datetime:
     return now - timedelta(seconds=heartbeat_seconds * MISSED_BEATS)

@@ -65,8 +65,9 @@ NEXT_DUE = "SELECT MIN(scheduled_at) FROM jobs WHERE status = 'pending'"
 ALREADY_DONE = "SELECT idempotency_key FROM processed_jobs WHERE idempotency_key IN (SELECT value FROM {ids})"
 # A job has no live owner when its lease ran out, or when the worker holding it stopped beating
 # (killed) or has stopped: rescued at once, without waiting for the lease.
+# The rescuer's own jobs never are: it is running them.
 _ORPHANED = (
-    "status = 'processing' AND (locked_at < :lease_cutoff OR locked_by IN "
+    "status = 'processing' AND locked_by != :rescuer AND (locked_at < :lease_cutoff OR locked_by IN "
     "(SELECT id FROM workers WHERE last_seen_at < :live_cutoff OR status = 'stopped'))"
 )
 ORPHANED = (
@@ -422,22 +423,26 @@ class Rescue:
         return self._with(CANCELLED)
 
 
-def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy) -> dict[str, Any]:
-    return {"lease_cutoff": tx.ts(policy.lease_cutoff(now)), "live_cutoff": tx.ts(policy.liveness_cutoff(now))}
+def _orphan_params(tx: Tx, now: datetime, policy: QueuePolicy, rescuer: str, trust_beats: bool) -> dict[str, Any]:
+    """Without trust in missed beats, a worker counts as dead only once unseen for a whole lease."""
+    live_cutoff = policy.liveness_cutoff(now) if trust_beats else policy.lease_cutoff(now)
+    return {"lease_cutoff": tx.ts(policy.lease_cutoff(now)), "live_cutoff": tx.ts(live_cutoff), "rescuer": rescuer}
 
 
-def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy) -> bool:
+def has_orphans(tx: Tx, now: datetime, policy: QueuePolicy, *, rescuer: str = "", trust_beats: bool = True) -> bool:
     """A read, so an idle worker takes the write lock only when there is something to rescue."""
-    return tx.one(HAS_ORPHANS, _orphan_params(tx, now, policy)) is not None
+    return tx.one(HAS_ORPHANS, _orphan_params(tx, now, policy, rescuer, trust_beats)) is not None
 
 
-def rescue(tx: Tx, now: datetime, policy: QueuePolicy) -> Rescue:
+def rescue(tx: Tx, now: datetime, policy: QueuePolicy, *, rescuer: str = "", trust_beats: bool = True) -> Rescue:
     """Jobs with no live owner go back to pending (the attempt stays counted), or to the
-    dead-letter queue when that was their last attempt, or end cancelled if an operator asked."""
+    dead-letter queue when that was their last attempt, or end cancelled if an operator asked.
+    `rescuer`: the worker rescuing, whose own jobs are left alone; `trust_beats`: whether missed
+    heartbeats count (QueuePolicy.trusts_missed_beats), or only the lease."""
     taken: list[RescuedJob] = []
     stamp = tx.ts(now)
     for job_id, job_type, payload, attempts, max_attempts, locked_by, workflow_id, claims in tx.all(
-        ORPHANED, _orphan_params(tx, now, policy)
+        ORPHANED, _orphan_params(tx, now, policy, rescuer, trust_beats)
     ):
         held = {
             "id": job_id,

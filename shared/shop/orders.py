@@ -30,7 +30,7 @@ from shared.queue.queries import JobRow
 from shared.queue.status import JobStatus
 from shared.services.providers import CardDeclinedError, Providers
 from shared.shop import jobs
-from shared.shop.catalog import products_by_id
+from shared.shop.catalog import Product, products_by_id
 from shared.shop.errors import (
     DomainError,
     InsufficientStockError,
@@ -112,8 +112,8 @@ def check_lines(lines: list[OrderLine]) -> None:
         raise InvalidRequestError("each product may appear only once", problems)
 
 
-def quote(tx: Tx, lines: list[OrderLine]) -> Decimal:
-    """Fail fast on unknown products or short stock; return the expected total."""
+def known_products(tx: Tx, lines: list[OrderLine]) -> dict[str, Product]:
+    """The ordered products by id; NotFoundError naming every line whose product does not exist."""
     products = products_by_id(tx, [line.product_id for line in lines])
     missing = [
         FieldError(f"items[{i}].productId", f"product {line.product_id!r} not found")
@@ -122,6 +122,12 @@ def quote(tx: Tx, lines: list[OrderLine]) -> Decimal:
     ]
     if missing:
         raise NotFoundError("unknown product", missing)
+    return products
+
+
+def quote(tx: Tx, lines: list[OrderLine]) -> Decimal:
+    """Fail fast on unknown products or short stock; return the expected total."""
+    products = known_products(tx, lines)
     raise_if_short(
         [
             (i, line, products[line.product_id].stock)
@@ -144,7 +150,14 @@ async def place_order(
     check_lines(command.lines)
     if replays is None:
         return Placed(await _place(db, providers, command, clock=clock, replays=None, request_id=request_id), None)
-    earlier = await db.run_write(replays.claim)
+
+    def claim(tx: Tx) -> T | None:
+        # Unknown products leave the key free anyway: refusing them before the claim means such a
+        # request commits nothing at all, instead of a claim and its release.
+        known_products(tx, command.lines)
+        return replays.claim(tx)
+
+    earlier = await db.run_write(claim)
     if earlier is not None:
         return Placed(None, earlier)
     try:

@@ -3,8 +3,10 @@ and creates nothing; a request with the key of one still in flight is refused wi
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -133,6 +135,20 @@ def test_requests_refused_as_invalid_leave_the_key_free(
 
     assert corrected.status_code == 201, corrected.text
     assert shop_state(db, settings)["orders"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_unknown_product_with_a_key_commits_nothing(client: TestClient[Litestar], settings: Settings) -> None:
+    """Refused before the key is claimed, not claimed and released: no transaction commits at all.
+    (SQLite's data_version, read on a connection of our own, moves with any other connection's commit.)"""
+    unknown = b'{"userId": "u1", "items": [{"productId": "prod-999", "quantity": 1}]}'
+    watcher = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        before = watcher.execute("PRAGMA data_version").fetchone()
+        assert_error(client.post("/orders", content=unknown, headers={"Idempotency-Key": "k-x"}), 404, "NOT_FOUND")
+        assert watcher.execute("PRAGMA data_version").fetchone() == before
+    finally:
+        watcher.close()
 
 
 def claim(db: Database, key: str, body: bytes, age: timedelta) -> None:

@@ -31,7 +31,8 @@ def test_openapi_document(client: TestClient[Litestar]) -> None:
 
     place = operations["PlaceOrder"]
     assert place["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CreateOrder"}
-    assert {"201", "400", "402", "404", "409", "413", "422"} <= set(place["responses"])
+    assert {"201", "400", "402", "404", "409", "413", "422", "503"} <= set(place["responses"])
+    assert place["responses"]["503"]["content"]["application/json"]["schema"] == ERROR_BODY
     assert place["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OrderView"
     }

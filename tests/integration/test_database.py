@@ -15,6 +15,7 @@ import pytest
 
 from shared.config import Settings
 from shared.db import Database, Tx
+from shared.queue.backends.sqlite import WriteLockTimeoutError
 
 
 @pytest.fixture
@@ -108,12 +109,21 @@ def test_a_writer_waits_for_the_lock_and_gets_it_when_released(db: Database, db_
 
 
 def test_a_writer_gives_up_after_the_busy_timeout(db_path: Path) -> None:
+    """In its own words, not SQLite's "database is locked" (which, seen anywhere, means a broken
+    discipline), and classed as the database being unavailable (the API answers 503)."""
     impatient = Database(f"sqlite:///{db_path}", busy_timeout_ms=200)
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(sqlite3.OperationalError, match="database is locked"), impatient.write() as tx:
+        started = time.monotonic()
+        with pytest.raises(WriteLockTimeoutError) as refused, impatient.write() as tx:
             tx.scalar("SELECT 1")
+        assert 0.2 <= time.monotonic() - started < 2
+        assert str(refused.value) == "no write lock within BUSY_TIMEOUT_MS (200 ms): another connection kept it"
+        assert refused.value.__cause__ is None
+        assert refused.value.__suppress_context__  # SQLite's own wording stays out of tracebacks too
+        assert isinstance(refused.value, sqlite3.OperationalError)  # what callers catching driver errors expect
+        assert impatient.backend.unavailable(refused.value)
         assert impatient.backend.unavailable(sqlite3.OperationalError("database is locked"))
     finally:
         holder.execute("ROLLBACK")

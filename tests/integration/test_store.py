@@ -181,6 +181,38 @@ def test_jobs_of_a_worker_that_missed_three_beats_are_rescued_before_the_lease_e
     assert job(db, job_id).status == "pending"
 
 
+def test_a_worker_is_never_dead_to_itself(db: Database) -> None:
+    """Its beats can be late (the database refused them), but it is running the job: only another
+    worker may take it back."""
+    job_id = add(db, "o")
+    with db.write() as tx:
+        tx.execute(
+            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
+            "VALUES ('late', 'h', 1, 'running', 1, 1, :t, :t)",
+            {"t": tx.ts(at(0))},
+        )
+    claim(db, "late", 1, at(0))
+    with db.write() as tx:
+        assert store.has_orphans(tx, at(61), POLICY, rescuer="late") is False
+        assert store.rescue(tx, at(61), POLICY, rescuer="late").jobs == []  # lease expired too: still its own
+        assert store.rescue(tx, at(16), POLICY, rescuer="other").requeued == [job_id]
+
+
+def test_until_the_rescuer_trusts_missed_beats_only_the_lease_counts(db: Database) -> None:
+    job_id = add(db, "o")
+    with db.write() as tx:
+        tx.execute(
+            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
+            "VALUES ('late', 'h', 1, 'running', 1, 1, :t, :t)",
+            {"t": tx.ts(at(0))},
+        )
+    claim(db, "late", 1, at(0))
+    with db.write() as tx:
+        assert store.has_orphans(tx, at(16), POLICY, rescuer="other", trust_beats=False) is False
+        assert store.rescue(tx, at(59), POLICY, rescuer="other", trust_beats=False).jobs == []
+        assert store.rescue(tx, at(61), POLICY, rescuer="other", trust_beats=False).requeued == [job_id]
+
+
 def test_retry_and_dead_letter_and_hand_back(db: Database) -> None:
     retried, dead, handed = add(db, "r"), add(db, "d"), add(db, "h")
     claims = {c.id: c for c in claim(db, "w", 3, at(0))}

@@ -55,3 +55,12 @@ def test_time_limits_setting_beats_the_type_which_beats_the_default() -> None:
     assert policy.timeout_for("send_email", 30) == 5
     assert policy.timeout_for("generate_invoice", 30) == 30
     assert policy.timeout_for("generate_invoice", None) == 120
+
+
+def test_missed_beats_count_once_the_rescuer_has_written_for_three_heartbeats() -> None:
+    """After an outage every worker's beats are late; a rescuer whose own writes were refused until
+    recently judges by the lease alone."""
+    policy = QueuePolicy(heartbeat_seconds=5)
+    back = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # the rescuer's last refused write
+    assert not policy.trusts_missed_beats(back + timedelta(seconds=14.9), back)
+    assert policy.trusts_missed_beats(back + timedelta(seconds=15), back)

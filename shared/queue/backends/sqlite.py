@@ -50,6 +50,15 @@ _JOB_VALUES = (
 )
 
 
+class WriteLockTimeoutError(sqlite3.OperationalError):
+    """BEGIN IMMEDIATE waited BUSY_TIMEOUT_MS and another connection still held the write lock.
+
+    Raised in place of SQLite's own "database is locked", which also means a broken discipline (a
+    deferred transaction upgrading to a write fails at once, whatever the timeout): an outage (a
+    long transaction elsewhere) then reads differently from a bug in logs and error reports.
+    """
+
+
 class SqliteBackend(Backend):
     name = "sqlite"
     now_default = "datetime('now')"
@@ -154,8 +163,8 @@ class SqliteBackend(Backend):
         SQLite's own busy handler sleeps 1, 2, 5, 10, ... then 100 ms between tries, so a writer that
         arrives while others keep the lock busy can lose every race and wait the whole timeout. Here
         the busy handler is off (busy_timeout=0) from the first try, and the wait is polled in short
-        steps (0.2 ms growing to 2 ms) with the same overall limit: "database is locked" only after
-        BUSY_TIMEOUT_MS.
+        steps (0.2 ms growing to 2 ms) with the same overall limit: a refusal only after
+        BUSY_TIMEOUT_MS, as WriteLockTimeoutError.
         """
         raw.execute("PRAGMA busy_timeout=0")
         try:
@@ -166,8 +175,13 @@ class SqliteBackend(Backend):
                     raw.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
-                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
                         raise
+                    if time.monotonic() >= deadline:
+                        raise WriteLockTimeoutError(
+                            f"no write lock within BUSY_TIMEOUT_MS ({self.busy_timeout_ms} ms): "
+                            "another connection kept it"
+                        ) from None
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.002)
         finally:
@@ -184,6 +198,8 @@ class SqliteBackend(Backend):
             raw.execute("ROLLBACK")
 
     def unavailable(self, exc: BaseException) -> bool:
+        if isinstance(exc, WriteLockTimeoutError):
+            return True
         if not isinstance(exc, sqlite3.OperationalError):
             return False
         text = str(exc)
