@@ -87,3 +87,29 @@ def test_a_fenced_out_completion_with_work_reports_nothing_applied_and_no_error(
     completion.children.append(Child(model_jobs.plain, {"n": 1}, None, None))
     outcome = Outcome(parent, Kind.COMPLETED, completion=completion)
     assert settle(db, outcome, at(63)) == Settled(outcome, None)
+
+
+def test_a_settle_stopped_by_a_cancel_request_or_a_lost_lease_says_why(db: Database) -> None:
+    parent = claimed_parent(db)
+    with db.write() as tx:
+        operations.cancel(tx, parent.id, at(1))
+    failed = Outcome(parent, Kind.FAILED, "boom")
+    assert settle(db, failed, at(2)) == Settled(
+        failed, Kind.CANCELLED, error="cancelled on request (the attempt ended: boom)"
+    )
+    # a replay: the worker no longer holds the job
+    assert settle(db, failed, at(3)) == Settled(failed, None, error="boom")
+
+
+def test_a_dead_letter_reports_its_error_and_a_cancel_request_still_wins(db: Database) -> None:
+    parent = claimed_parent(db)
+    dead = Outcome(parent, Kind.DEAD, "bad payload")
+    assert settle(db, dead, at(1)) == Settled(dead, Kind.DEAD, error="bad payload")
+    other = claimed_parent(db)
+    with db.write() as tx:
+        operations.cancel(tx, other.id, at(2))
+    stopped = Outcome(other, Kind.DEAD, "bad payload")
+    assert settle(db, stopped, at(3)) == Settled(
+        stopped, Kind.CANCELLED, error="cancelled on request (the attempt ended: bad payload)"
+    )
+    assert settle(db, stopped, at(4)) == Settled(stopped, None, error="bad payload")
