@@ -113,3 +113,33 @@ def test_a_dead_letter_reports_its_error_and_a_cancel_request_still_wins(db: Dat
         stopped, Kind.CANCELLED, error="cancelled on request (the attempt ended: bad payload)"
     )
     assert settle(db, stopped, at(4)) == Settled(stopped, None, error="bad payload")
+
+
+def test_an_outcome_without_an_error_text_is_given_one(db: Database) -> None:
+    failed, dead, cancelled, named = (claimed_parent(db) for _ in range(4))
+    handed = claimed_parent(db)
+    with db.write() as tx:
+        operations.cancel(tx, handed.id, at(1))
+        store.settle(
+            tx,
+            [
+                Outcome(failed, Kind.FAILED),
+                Outcome(dead, Kind.DEAD),
+                Outcome(cancelled, Kind.CANCELLED),
+                Outcome(named, Kind.CANCELLED, "timed out"),
+                Outcome(handed, Kind.HANDED_BACK),
+            ],
+            at(2),
+            POLICY,
+        )
+        errors = [
+            tx.scalar("SELECT last_error FROM jobs WHERE id = :id", {"id": job.id})
+            for job in (failed, dead, cancelled, named, handed)
+        ]
+    assert errors == [
+        "failed",
+        "failed",
+        "cancelled",
+        "timed out",
+        "cancelled on request (the attempt ended: handed back at shutdown)",
+    ]
