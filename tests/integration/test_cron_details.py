@@ -1,4 +1,5 @@
-"""Cron's smaller promises: when the next tick is due, and what a second run-now at one instant says."""
+"""Cron's smaller promises: the latest tick, when the next one is due, what a schedule may be created
+with, and what a refusal says."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.db import Database
+from shared.errors import FieldError
 from shared.queue import cron
 from shared.queue.cron import InvalidScheduleError
 from shared.queue.loading import load_job_types
@@ -37,3 +39,26 @@ def test_a_second_run_now_at_the_same_instant_is_refused_saying_so(db: Database)
         with pytest.raises(InvalidScheduleError) as refused:
             cron.run_now(tx, TYPES, "hourly", T0)
     assert str(refused.value) == "schedule 'hourly' already ran at this instant"
+
+
+def test_the_latest_tick_is_at_or_before_the_moment() -> None:
+    assert cron.latest_fire("0 * * * *", T0) == T0
+    assert cron.latest_fire("0 * * * *", T0 - timedelta(microseconds=1)) == T0 - timedelta(hours=1)
+
+
+def test_a_schedule_skips_overlaps_unless_told_and_its_payload_is_checked_as_a_tick_makes_it(db: Database) -> None:
+    """The daily report's stored payload is empty: a tick adds the date, so the check must too."""
+    with db.write() as tx:
+        made = cron.create_schedule(tx, TYPES, "report", job_type="daily_sales_report", expression="0 1 * * *", now=T0)
+    assert (made.overlap, made.payload, made.next_run_at) == ("skip", "{}", T0 + timedelta(hours=13))
+
+
+def test_an_unknown_overlap_rule_is_refused_naming_the_field(db: Database) -> None:
+    with db.write() as tx, pytest.raises(InvalidScheduleError) as refused:
+        cron.create_schedule(
+            tx, TYPES, "x", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0, overlap="queue"
+        )
+    assert (str(refused.value), refused.value.details) == (
+        "overlap must be 'skip' or 'allow'",
+        [FieldError("overlap", "skip or allow")],
+    )
