@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from shared.db import Database
 from shared.errors import FieldError
@@ -62,3 +63,56 @@ def test_an_unknown_overlap_rule_is_refused_naming_the_field(db: Database) -> No
         "overlap must be 'skip' or 'allow'",
         [FieldError("overlap", "skip or allow")],
     )
+
+
+def test_a_second_schedule_with_a_taken_id_is_refused_naming_the_field(db: Database) -> None:
+    with db.write() as tx:
+        cron.create_schedule(tx, TYPES, "hourly", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
+        with pytest.raises(InvalidScheduleError) as refused:
+            cron.create_schedule(tx, TYPES, "hourly", job_type="daily_sales_report", expression="0 * * * *", now=T0)
+    assert (str(refused.value), refused.value.details) == (
+        "schedule 'hourly' already exists",
+        [FieldError("id", "taken")],
+    )
+
+
+def test_a_schedule_this_worker_cannot_run_is_recorded_as_skipped_and_advanced(db: Database) -> None:
+    with db.write() as tx:
+        cron.create_schedule(tx, TYPES, "gone", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
+        tx.execute("UPDATE cron_schedules SET type = 'retired_type' WHERE id = 'gone'")
+        (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "gone"]
+        runs = tx.all("SELECT outcome, job_id FROM cron_runs WHERE schedule_id = 'gone'")
+        schedule = cron.get_schedule(tx, "gone")
+    assert (fired.job_id, fired.outcome) == (None, "skipped")
+    assert runs == [("skipped", None)]
+    assert schedule.next_run_at == T0 + timedelta(hours=2)
+
+
+def test_an_empty_stored_payload_counts_as_an_empty_object(db: Database) -> None:
+    with db.write() as tx:
+        cron.create_schedule(tx, TYPES, "bare", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
+        tx.execute("UPDATE cron_schedules SET payload = '' WHERE id = 'bare'")
+        (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "bare"]
+        payload = tx.scalar("SELECT payload FROM jobs WHERE id = :id", {"id": fired.job_id})
+    assert (fired.outcome, payload) == ("enqueued", '{"olderThanDays":null}')
+
+
+def test_a_skipped_overlap_is_logged_with_the_unfinished_run(db: Database) -> None:
+    """Operators learn of a skipped run from this line alone: the schedule, the tick and the run
+    still unfinished."""
+    with db.write() as tx:
+        cron.create_schedule(tx, TYPES, "hourly", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
+        (first,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "hourly"]
+        with capture_logs() as logs:
+            cron.tick(tx, TYPES, T0 + timedelta(hours=2))
+    assert [log for log in logs if log["event"] == "cron.skipped"] == [
+        {
+            "event": "cron.skipped",
+            "schedule_id": "hourly",
+            "fire_at": (T0 + timedelta(hours=2)).isoformat(),
+            "reason": "the previous run is unfinished",
+            "previous_job_id": first.job_id,
+            "log_level": "warning",
+            "logger_name": "queue.cron",
+        }
+    ]
