@@ -80,21 +80,44 @@ def test_a_schedule_this_worker_cannot_run_is_recorded_as_skipped_and_advanced(d
     with db.write() as tx:
         cron.create_schedule(tx, TYPES, "gone", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
         tx.execute("UPDATE cron_schedules SET type = 'retired_type' WHERE id = 'gone'")
-        (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "gone"]
+        with capture_logs() as logs:
+            (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "gone"]
         runs = tx.all("SELECT outcome, job_id FROM cron_runs WHERE schedule_id = 'gone'")
         schedule = cron.get_schedule(tx, "gone")
     assert (fired.job_id, fired.outcome) == (None, "skipped")
     assert runs == [("skipped", None)]
     assert schedule.next_run_at == T0 + timedelta(hours=2)
+    (failed,) = [log for log in logs if log.get("schedule_id") == "gone"]
+    assert failed == {
+        "event": "cron.failed",
+        "schedule_id": "gone",
+        "fire_at": (T0 + timedelta(hours=1)).isoformat(),
+        "error": str(failed["error"]),
+        "log_level": "error",
+        "logger_name": "queue.cron",
+    }
+    assert "retired_type" in failed["error"]
 
 
 def test_an_empty_stored_payload_counts_as_an_empty_object(db: Database) -> None:
     with db.write() as tx:
         cron.create_schedule(tx, TYPES, "bare", job_type="cleanup_completed_jobs", expression="0 * * * *", now=T0)
         tx.execute("UPDATE cron_schedules SET payload = '' WHERE id = 'bare'")
-        (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "bare"]
+        with capture_logs() as logs:
+            (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "bare"]
         payload = tx.scalar("SELECT payload FROM jobs WHERE id = :id", {"id": fired.job_id})
     assert (fired.outcome, payload) == ("enqueued", '{"olderThanDays":null}')
+    assert [log for log in logs if log.get("schedule_id") == "bare"] == [
+        {
+            "event": "cron.enqueued",
+            "schedule_id": "bare",
+            "fire_at": (T0 + timedelta(hours=1)).isoformat(),
+            "job_id": fired.job_id,
+            "type": "cleanup_completed_jobs",
+            "log_level": "info",
+            "logger_name": "queue.cron",
+        }
+    ]
 
 
 def test_a_skipped_overlap_is_logged_with_the_unfinished_run(db: Database) -> None:
