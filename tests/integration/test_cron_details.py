@@ -84,7 +84,7 @@ def test_a_schedule_this_worker_cannot_run_is_recorded_as_skipped_and_advanced(d
             (fired,) = [f for f in cron.tick(tx, TYPES, T0 + timedelta(hours=1)) if f.schedule_id == "gone"]
         runs = tx.all("SELECT outcome, job_id FROM cron_runs WHERE schedule_id = 'gone'")
         schedule = cron.get_schedule(tx, "gone")
-    assert (fired.job_id, fired.outcome) == (None, "skipped")
+    assert fired == cron.Fired("gone", T0 + timedelta(hours=1), None, "skipped")
     assert runs == [("skipped", None)]
     assert schedule.next_run_at == T0 + timedelta(hours=2)
     (failed,) = [log for log in logs if log.get("schedule_id") == "gone"]
