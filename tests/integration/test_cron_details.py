@@ -51,7 +51,12 @@ def test_a_schedule_skips_overlaps_unless_told_and_its_payload_is_checked_as_a_t
     """The daily report's stored payload is empty: a tick adds the date, so the check must too."""
     with db.write() as tx:
         made = cron.create_schedule(tx, TYPES, "report", job_type="daily_sales_report", expression="0 1 * * *", now=T0)
-    assert (made.overlap, made.payload, made.next_run_at) == ("skip", "{}", T0 + timedelta(hours=13))
+    assert (made.overlap, made.payload, made.next_run_at, made.created_at) == (
+        "skip",
+        "{}",
+        T0 + timedelta(hours=13),
+        T0,
+    )
 
 
 def test_an_unknown_overlap_rule_is_refused_naming_the_field(db: Database) -> None:
@@ -139,3 +144,12 @@ def test_a_skipped_overlap_is_logged_with_the_unfinished_run(db: Database) -> No
             "logger_name": "queue.cron",
         }
     ]
+
+
+def test_a_refused_expression_names_the_field_and_cronsims_reason() -> None:
+    with pytest.raises(InvalidScheduleError) as refused:
+        cron.check_expression("61 * * * *", field="expr")
+    (detail,) = refused.value.details
+    assert str(refused.value) == f"invalid cron expression '61 * * * *': {detail.message}"
+    assert detail.field == "expr"
+    assert "minute" in detail.message.lower()
