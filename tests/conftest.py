@@ -17,13 +17,22 @@ from tests.support.processes import run_alembic
 BACKENDS = ("sqlite", "postgres")
 
 
+# The migrated template's bytes, kept for the process: mutation testing (scripts/mutation.sh) forks
+# one pytest session per mutant, which would otherwise run Alembic again for each.
+_TEMPLATE: list[bytes] = []
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One database upgraded to head by the real `alembic upgrade head`, copied by each test."""
     path = tmp_path_factory.mktemp("template") / "template.db"
+    if _TEMPLATE:
+        path.write_bytes(_TEMPLATE[0])
+        return path
     run_alembic(f"sqlite:///{path}", "upgrade", "head")
     with sqlite3.connect(path) as conn:  # fold the WAL into the main file so a copy is complete
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _TEMPLATE.append(path.read_bytes())
     return path
 
 

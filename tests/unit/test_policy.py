@@ -64,3 +64,22 @@ def test_missed_beats_count_once_the_rescuer_has_written_for_three_heartbeats() 
     back = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # the rescuer's last refused write
     assert not policy.trusts_missed_beats(back + timedelta(seconds=14.9), back)
     assert policy.trusts_missed_beats(back + timedelta(seconds=15), back)
+
+
+def test_backoff_without_a_generator_still_jitters_in_the_upper_half() -> None:
+    delays = {backoff_seconds(2, base=1.0, cap=10.0) for _ in range(50)}
+    assert all(1.0 <= d <= 2.0 for d in delays)
+    assert len(delays) > 1
+
+
+def test_an_attempt_number_below_one_is_refused_saying_why() -> None:
+    with pytest.raises(ValueError, match=r"^attempt is 1-based$"):
+        backoff_seconds(0, base=1.0, cap=1.0)
+
+
+def test_the_policy_jitters_with_its_own_generator() -> None:
+    """A seeded generator makes the worker's retry times reproducible (tests, the model)."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    decision = QueuePolicy(retry_base_seconds=4, rng=random.Random(5)).after_failure(2, 5, now)
+    assert isinstance(decision, Retry)
+    assert decision.delay == backoff_seconds(2, base=4, cap=3600.0, rng=random.Random(5))
