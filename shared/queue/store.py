@@ -133,6 +133,7 @@ class _Gate:
         self.rate_limited: set[str] = set()
         self.blocked_keys: set[str] = set()
         self.allowance: dict[str, int] = {}
+        self.oldest_start: dict[str, datetime] = {}  # per rate-limited type: its window's first start
         self.running: dict[str, int] = {}
         self.wake_at: datetime | None = None
 
@@ -154,8 +155,11 @@ class _Gate:
         if rate is not None:
             self.allowance[job_type] -= 1
             if self.allowance[job_type] <= 0:
+                # This claim filled the window: the type is held back from here on, and wakes
+                # when the window's oldest start (one of this claim's, if it was empty) leaves it.
                 self.excluded_types.add(job_type)
                 self.rate_limited.add(job_type)
+                self._wake_when_window_frees(job_type, rate)
         return True
 
     def _allowance(self, job_type: str, rate: RateLimit) -> int:
@@ -164,10 +168,14 @@ class _Gate:
             since = self.now - timedelta(seconds=rate.per_seconds)
             used, oldest = self.tx.one(RATE_WINDOW, {"key": job_type, "since": self.tx.ts(since)}) or (0, None)
             self.allowance[job_type] = rate.limit - int(used)
-            if self.allowance[job_type] <= 0 and oldest is not None:
-                frees = self.tx.dt(oldest) + timedelta(seconds=rate.per_seconds)
-                self.wake_at = frees if self.wake_at is None else min(self.wake_at, frees)
+            self.oldest_start[job_type] = self.now if oldest is None else self.tx.dt(oldest)
+            if self.allowance[job_type] <= 0:
+                self._wake_when_window_frees(job_type, rate)
         return self.allowance[job_type]
+
+    def _wake_when_window_frees(self, job_type: str, rate: RateLimit) -> None:
+        frees = self.oldest_start[job_type] + timedelta(seconds=rate.per_seconds)
+        self.wake_at = frees if self.wake_at is None else min(self.wake_at, frees)
 
     def exclusions(self, params: dict[str, Any]) -> str:
         clause = ""

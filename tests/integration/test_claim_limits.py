@@ -33,11 +33,14 @@ def claim(db: Database, worker: str, limit: int, now: datetime, limits: FlowLimi
         return store.claim(tx, worker, limit, now, limits=limits)
 
 
-def test_a_rate_limit_that_fills_during_a_claim_reports_its_type(db: Database) -> None:
+def test_a_rate_limit_that_fills_during_a_claim_reports_its_type_and_when_it_frees(db: Database) -> None:
     ids = [add(db, model_jobs.rated, {"n": i}) for i in range(2)]
     got = claim(db, "w", 10, at(0), RATED)
     assert [job.id for job in got.jobs] == ids
     assert got.rate_limited == frozenset({"model_rated"})
+    # The claim filled the window: the worker is told when its first start leaves it, so it looks
+    # for this type again then, not only once one of its own jobs finishes.
+    assert got.wake_at == at(10)
 
 
 def test_a_full_rate_window_holds_jobs_back_until_its_oldest_start_leaves_it(db: Database) -> None:
