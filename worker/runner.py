@@ -148,9 +148,12 @@ class Worker:
             if self.db.backend.unavailable(exc):
                 self._writable_since = self.clock()
             raise
-        if time.monotonic() - started > max(self.settings.heartbeat_seconds * SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR):
+        if time.monotonic() - started > self._slow_write_seconds():
             self._writable_since = self.clock()
         return result
+
+    def _slow_write_seconds(self) -> float:
+        return max(self.settings.heartbeat_seconds * SLOW_WRITE_SHARE, SLOW_WRITE_FLOOR)
 
     async def _register(self) -> bool:
         """Wait out a database that is busy, full or unreachable instead of exiting: a supervisor
@@ -593,9 +596,16 @@ class Worker:
             lambda tx: store.has_orphans(tx, now, self.policy, rescuer=self.id, trust_beats=trust)
         ):
             return
-        rescue = await self._write(
-            lambda tx: store.rescue(tx, self.clock(), self.policy, rescuer=self.id, trust_beats=trust)
-        )
+        asked = time.monotonic()
+
+        def take_back(tx: Tx) -> store.Rescue:
+            # A rescue that waited long for the write lock was held up by the same outage as the
+            # other workers' beats (found in the soak: a draining worker's jobs taken back as it
+            # settled them): then only the lease counts.
+            trusted = trust and time.monotonic() - asked <= self._slow_write_seconds()
+            return store.rescue(tx, self.clock(), self.policy, rescuer=self.id, trust_beats=trusted)
+
+        rescue = await self._write(take_back)
         for job in rescue.jobs:
             self.metrics.count("jobs_rescued", job.type)
             if job.outcome == store.DEAD_LETTERED:
