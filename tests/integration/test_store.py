@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shared.db import Database
-from shared.queue import enqueue, operations, queries, store
+from shared.queue import enqueue, operations, queries, store, workers
 from shared.queue.context import Child, ClaimedJob, Completion
 from shared.queue.policy import QueuePolicy
 from shared.queue.queries import JobRow
@@ -169,11 +169,7 @@ def test_rescue_of_a_last_attempt_goes_to_the_dead_letter_queue(db: Database) ->
 def test_jobs_of_a_worker_that_missed_three_beats_are_rescued_before_the_lease_expires(db: Database) -> None:
     job_id = add(db, "o")
     with db.write() as tx:
-        tx.execute(
-            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
-            "VALUES ('dead', 'h', 1, 'running', 1, 1, :t, :t)",
-            {"t": tx.ts(at(0))},
-        )
+        workers.register(tx, "dead", 1, at(0))  # last seen at 0
     claim(db, "dead", 1, at(0))
     with db.write() as tx:
         assert store.rescue(tx, at(14), POLICY).requeued == []  # 2.8 beats: still alive
@@ -186,11 +182,7 @@ def test_a_worker_is_never_dead_to_itself(db: Database) -> None:
     worker may take it back."""
     job_id = add(db, "o")
     with db.write() as tx:
-        tx.execute(
-            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
-            "VALUES ('late', 'h', 1, 'running', 1, 1, :t, :t)",
-            {"t": tx.ts(at(0))},
-        )
+        workers.register(tx, "late", 1, at(0))  # last seen at 0
     claim(db, "late", 1, at(0))
     with db.write() as tx:
         assert store.has_orphans(tx, at(61), POLICY, rescuer="late") is False
@@ -201,11 +193,7 @@ def test_a_worker_is_never_dead_to_itself(db: Database) -> None:
 def test_until_the_rescuer_trusts_missed_beats_only_the_lease_counts(db: Database) -> None:
     job_id = add(db, "o")
     with db.write() as tx:
-        tx.execute(
-            "INSERT INTO workers (id, hostname, pid, status, concurrency, running, started_at, last_seen_at) "
-            "VALUES ('late', 'h', 1, 'running', 1, 1, :t, :t)",
-            {"t": tx.ts(at(0))},
-        )
+        workers.register(tx, "late", 1, at(0))  # last seen at 0
     claim(db, "late", 1, at(0))
     with db.write() as tx:
         assert store.has_orphans(tx, at(16), POLICY, rescuer="other", trust_beats=False) is False
